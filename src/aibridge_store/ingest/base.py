@@ -1,0 +1,132 @@
+"""What every reader hands to the store: a :class:`Source` of Arrow record batches."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from ..errors import ImportDataError
+from ..schema import Table
+
+ROW = "__row"
+"""Column added to every batch: the 1-based number of the row in its source."""
+
+Progress = Callable[[int], None]
+"""Called with a number of bytes (or rows, for sources without bytes) just consumed."""
+
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+
+
+@dataclass
+class Source:
+    """One table's worth of rows from one place (a file, a COPY block, an Arrow stream).
+
+    ``batches`` yields record batches whose columns carry the table's canonical column names
+    (aliases already renamed, unknown columns dropped) plus :data:`ROW`.
+    """
+
+    name: str
+    table: Table
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self.batches)
+
+
+def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:
+    """Map input column names to the table's names; unknown ones are left out.
+
+    When an input has both a column and one of its aliases, the column itself wins.
+    """
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        column = table.column_index.get(name)
+        if column is not None and column.name == name:
+            mapping[name] = name
+            taken.add(name)
+    for name in names:
+        column = table.column_index.get(name)
+        if column is not None and column.name != name and column.name not in taken:
+            mapping[name] = column.name
+            taken.add(column.name)
+    return mapping
+
+
+def numbered(
+    batches: Iterator[pa.RecordBatch], rename: dict[str, str], first_row: int = 1
+) -> Iterator[pa.RecordBatch]:
+    """Rename columns and append the 1-based row number to each batch."""
+    row = first_row
+    for batch in batches:
+        columns = [batch.column(name) for name in rename]
+        rows = pa.array(range(row, row + batch.num_rows), pa.int64())
+        row += batch.num_rows
+        yield pa.RecordBatch.from_arrays([*columns, rows], names=[*rename.values(), ROW])
+
+
+def numbered_schema(schema: pa.Schema, rename: dict[str, str]) -> pa.Schema:
+    fields = [schema.field(name).with_name(new) for name, new in rename.items()]
+    return pa.schema([*fields, pa.field(ROW, pa.int64())])
+
+
+class _CountingFile(io.RawIOBase):
+    """A read-only file that reports how many bytes were read from it."""
+
+    def __init__(self, raw: BinaryIO, progress: Progress | None) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n and self._progress is not None:
+            self._progress(n)
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def compression_of(path: Path) -> str | None:
+    return COMPRESSIONS.get(path.suffix.lower())
+
+
+def open_input(path: Path, progress: Progress | None = None) -> pa.NativeFile:
+    """Open a file for streaming reads, decompressing ``.gz`` and ``.zst`` on the fly."""
+    compression = compression_of(path)
+    if compression and not pa.Codec.is_available(compression):
+        raise ImportDataError(f"this pyarrow build cannot read {compression} files", source=str(path))
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the returned stream
+    except OSError as e:
+        raise ImportDataError(f"cannot open: {e.strerror or e}", source=str(path)) from e
+    counted = io.BufferedReader(_CountingFile(raw, progress), buffer_size=1 << 20)
+    return pa.input_stream(pa.PythonFile(counted, mode="r"), compression=compression)
+
+
+def stem_of(path: Path) -> tuple[str, str]:
+    """``aibridge_interceptions.csv.gz`` → (``aibridge_interceptions``, ``.csv``)."""
+    name = path.name
+    if compression_of(path):
+        name = name[: -len(path.suffix)]
+    stem, dot, ext = name.rpartition(".")
+    return (stem, "." + ext.lower()) if dot else (name, "")
+
+
+def file_size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

@@ -1,0 +1,80 @@
+"""PostgreSQL ``COPY ... TO ... (FORMAT csv, HEADER)`` exports (input-formats §2.2).
+
+NULL is an empty unquoted field and ``""`` an empty string; quoted fields may span lines. Every
+column is read as text: the store casts and checks values, so a bad value is reported with its row.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..errors import ImportDataError
+from ..schema import Table
+from .base import Progress, Source, canonical_columns, numbered, numbered_schema, open_input
+
+BLOCK_SIZE = 16 << 20
+
+
+def read_header(path: Path) -> list[str]:
+    with open_input(path) as stream:
+        first = bytearray()
+        while not first.endswith(b"\n"):
+            chunk = stream.read(4096)
+            if not chunk:
+                break
+            first += chunk
+            if len(first) > 1 << 20:
+                break
+    line = bytes(first).split(b"\n", 1)[0].rstrip(b"\r")
+    if not line:
+        raise ImportDataError("the file is empty: expected a header row", source=str(path))
+    try:
+        return next(csv.reader([line.decode("utf-8")]))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ImportDataError(f"cannot read the header row: {e}", source=str(path), row=0) from e
+
+
+def read_csv(path: Path, table: Table, progress: Progress | None = None) -> Source:
+    header = read_header(path)
+    rename = canonical_columns(table, header)
+    include = list(rename)
+    convert = pacsv.ConvertOptions(
+        include_columns=include,
+        column_types={name: pa.string() for name in include},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        null_values=[""],
+    )
+    schema = numbered_schema(pa.schema([(name, pa.string()) for name in include]), rename)
+    return Source(
+        name=str(path),
+        table=table,
+        schema=schema,
+        batches=numbered(_batches(path, convert, progress), rename),
+        ignored_columns=[c for c in header if c not in rename],
+    )
+
+
+def _batches(
+    path: Path, convert: pacsv.ConvertOptions, progress: Progress | None
+) -> Iterator[pa.RecordBatch]:
+    rows = 0
+    try:
+        reader = pacsv.open_csv(
+            open_input(path, progress),
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=convert,
+        )
+        for batch in reader:
+            rows += batch.num_rows
+            yield batch
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise ImportDataError(
+            f"malformed CSV after data row {rows}: {e}", source=str(path)
+        ) from e

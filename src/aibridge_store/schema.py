@@ -1,0 +1,241 @@
+"""Tables, columns and DDL: the single source of truth for what the store holds.
+
+The tables mirror Coder's (``coder-semantics.md`` §1). Every SQL identifier the library writes
+comes from here or from the query field registry, never from input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+SCHEMA_VERSION = 1
+META_TABLE = "aibridge_store_meta"
+
+
+class Kind(Enum):
+    """How a column's values are read, checked and stored."""
+
+    UUID = "UUID"
+    TEXT = "VARCHAR"
+    TIMESTAMPTZ = "TIMESTAMPTZ"
+    COUNT = "BIGINT"  # a non-negative integer (token counts)
+    BOOL = "BOOLEAN"
+    JSON = "JSON"
+
+    @property
+    def sql_type(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = False
+    """No default: an input without this column, or with NULL in it, is rejected."""
+    not_null: bool = False
+    """Never NULL in the store; a missing value takes ``default`` (SQL, may name other columns)."""
+    default: str = "NULL"
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    """Older Coder column names accepted on import (migration 000370 used msg_id, input, output)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    """Natural key used to deduplicate imports."""
+    derived: tuple[tuple[str, Kind, str], ...] = ()
+    """Columns computed on import: (name, kind, SQL over the typed columns)."""
+    order_by: tuple[str, ...] = ()
+    """Physical order of rows written by one import (keeps zone maps tight)."""
+    column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, Column] = {}
+        for column in self.columns:
+            index[column.name] = column
+            for alias in column.aliases:
+                index.setdefault(alias, column)
+        object.__setattr__(self, "column_index", index)
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns) + tuple(d[0] for d in self.derived)
+
+    def ddl(self) -> str:
+        parts = [
+            f'"{c.name}" {c.kind.sql_type}{" NOT NULL" if c.required or c.not_null else ""}'
+            for c in self.columns
+        ]
+        parts += [f'"{name}" {kind.sql_type} NOT NULL' for name, kind, _ in self.derived]
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(parts) + "\n)"
+
+
+def _cache_from_metadata(*keys: str) -> str:
+    """Coder's backfill of cache token columns from provider metadata (greatest of the keys)."""
+    terms = [f"COALESCE(TRY_CAST(json_extract_string(\"metadata\", '$.{k}') AS BIGINT), 0)" for k in keys]
+    return terms[0] if len(terms) == 1 else f"GREATEST({', '.join(terms)})"
+
+
+INTERCEPTIONS = Table(
+    name="aibridge_interceptions",
+    columns=(
+        Column("id", Kind.UUID, required=True),
+        Column("initiator_id", Kind.UUID, required=True),
+        Column("provider", Kind.TEXT, required=True),
+        Column("model", Kind.TEXT, required=True),
+        Column("started_at", Kind.TIMESTAMPTZ, required=True),
+        Column("metadata", Kind.JSON),
+        Column("ended_at", Kind.TIMESTAMPTZ),
+        Column("api_key_id", Kind.TEXT),
+        # Coder's migration added the column with DEFAULT 'Unknown': rows from exports that predate
+        # it read as 'Unknown'. A NULL in an export that has the column stays NULL.
+        Column("client", Kind.TEXT, max_length=64, default="'Unknown'"),
+        Column("thread_parent_id", Kind.UUID),
+        Column("thread_root_id", Kind.UUID),
+        Column("client_session_id", Kind.TEXT, max_length=256),
+        # Legacy rows were back-filled with the provider type.
+        Column("provider_name", Kind.TEXT, not_null=True, default='"provider"'),
+        Column(
+            "credential_kind",
+            Kind.TEXT,
+            not_null=True,
+            default="'centralized'",
+            choices=("centralized", "byok"),
+        ),
+        Column("credential_hint", Kind.TEXT, not_null=True, default="''", max_length=15),
+    ),
+    key=("id",),
+    derived=(
+        (
+            "session_id",
+            Kind.TEXT,
+            'COALESCE("client_session_id", CAST("thread_root_id" AS VARCHAR), CAST("id" AS VARCHAR))',
+        ),
+    ),
+    order_by=("started_at", "id"),
+)
+
+TOKEN_USAGES = Table(
+    name="aibridge_token_usages",
+    columns=(
+        Column("id", Kind.UUID, required=True),
+        Column("interception_id", Kind.UUID, required=True),
+        Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",)),
+        Column("input_tokens", Kind.COUNT, required=True, aliases=("input",)),
+        Column("output_tokens", Kind.COUNT, required=True, aliases=("output",)),
+        Column("metadata", Kind.JSON),
+        Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
+        Column(
+            "cache_read_input_tokens",
+            Kind.COUNT,
+            not_null=True,
+            default=_cache_from_metadata("cache_read_input", "input_cached", "prompt_cached"),
+        ),
+        Column(
+            "cache_write_input_tokens",
+            Kind.COUNT,
+            not_null=True,
+            default=_cache_from_metadata("cache_creation_input"),
+        ),
+    ),
+    key=("id",),
+    order_by=("created_at", "id"),
+)
+
+USER_PROMPTS = Table(
+    name="aibridge_user_prompts",
+    columns=(
+        Column("id", Kind.UUID, required=True),
+        Column("interception_id", Kind.UUID, required=True),
+        Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",)),
+        Column("prompt", Kind.TEXT, required=True),
+        Column("metadata", Kind.JSON),
+        Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
+    ),
+    key=("id",),
+    order_by=("created_at", "id"),
+)
+
+TOOL_USAGES = Table(
+    name="aibridge_tool_usages",
+    columns=(
+        Column("id", Kind.UUID, required=True),
+        Column("interception_id", Kind.UUID, required=True),
+        Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",)),
+        Column("server_url", Kind.TEXT),
+        Column("tool", Kind.TEXT, required=True),
+        Column("input", Kind.TEXT, required=True),
+        Column("injected", Kind.BOOL, not_null=True, default="false"),
+        Column("invocation_error", Kind.TEXT),
+        Column("metadata", Kind.JSON),
+        Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
+        Column("provider_tool_call_id", Kind.TEXT),
+        Column("provider_item_id", Kind.TEXT),
+    ),
+    key=("id",),
+    order_by=("created_at", "id"),
+)
+
+MODEL_THOUGHTS = Table(
+    name="aibridge_model_thoughts",
+    columns=(
+        Column("interception_id", Kind.UUID, required=True),
+        Column("content", Kind.TEXT, required=True),
+        Column("metadata", Kind.JSON),
+        Column("created_at", Kind.TIMESTAMPTZ, required=True),
+    ),
+    # No id in Coder's table: a thought is the same thought when all three agree.
+    key=("interception_id", "created_at", "content"),
+    order_by=("created_at",),
+)
+
+USERS = Table(
+    name="users",
+    columns=(
+        Column("id", Kind.UUID, required=True),
+        Column("username", Kind.TEXT, required=True),
+        Column("name", Kind.TEXT, not_null=True, default="''"),
+        Column("avatar_url", Kind.TEXT, not_null=True, default="''"),
+        Column("email", Kind.TEXT, not_null=True, default="''"),
+        Column("deleted", Kind.BOOL, not_null=True, default="false"),
+    ),
+    key=("id",),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (INTERCEPTIONS, TOKEN_USAGES, USER_PROMPTS, TOOL_USAGES, MODEL_THOUGHTS, USERS)
+}
+"""Every table of the store, by name, in the order imports apply them."""
+
+CHILD_TABLES = (TOKEN_USAGES, USER_PROMPTS, TOOL_USAGES, MODEL_THOUGHTS)
+
+INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("aibridge_interceptions_id_idx", INTERCEPTIONS.name, ("id",)),
+    ("users_id_idx", USERS.name, ("id",)),
+)
+"""ART indexes (name, table, columns): point look-ups by id (cursors, users)."""
+
+
+def ident(name: str) -> str:
+    """Quote an identifier from our own registry for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ddl_statements() -> list[str]:
+    """Every statement that creates the store's tables and indexes (idempotent)."""
+    statements = [
+        f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)'
+    ]
+    statements += [table.ddl() for table in TABLES.values()]
+    statements += [
+        f"CREATE INDEX IF NOT EXISTS {ident(name)} ON {ident(table)} ({', '.join(map(ident, cols))})"
+        for name, table, cols in INDEXES
+    ]
+    return statements

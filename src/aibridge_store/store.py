@@ -1,0 +1,228 @@
+"""The embedded store: a DuckDB database with Coder's AI Bridge tables."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from . import ingest
+from .errors import AibridgeStoreError, ImportDataError, SchemaVersionError, StorageError
+from .merge import TableCounts, merge_source
+from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident
+
+if TYPE_CHECKING:
+    from .auth import Actor
+    from .models import InterceptionsPage
+
+
+@dataclass
+class ImportSummary:
+    """What one import call did: rows per table, files read and files passed over."""
+
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def _add(self, table: str, counts: TableCounts) -> None:
+        self.tables.setdefault(table, TableCounts()).add(counts)
+
+    @property
+    def inserted(self) -> int:
+        return sum(c.inserted for c in self.tables.values())
+
+    @property
+    def updated(self) -> int:
+        return sum(c.updated for c in self.tables.values())
+
+    @property
+    def unchanged(self) -> int:
+        return sum(c.unchanged for c in self.tables.values())
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes done, bytes in all) while an import runs."""
+
+
+class Store:
+    """An embedded AI Bridge database.
+
+    Open one with :meth:`open`; use it as a context manager or call :meth:`close`. A store is safe
+    to use from one thread at a time.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str | None, read_only: bool) -> None:
+        self._con = connection
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+        """Open (or create) the database at ``path``; in memory when ``path`` is None."""
+        location = ":memory:" if path is None else os.fspath(path)
+        if read_only and (path is None or not os.path.exists(location)):
+            raise StorageError(f"cannot open {location!r} read-only: no such database file")
+        try:
+            con = duckdb.connect(location, read_only=read_only)
+        except duckdb.Error as e:
+            raise StorageError(f"cannot open database {location!r}: {e}") from e
+        store = cls(con, None if path is None else location, read_only)
+        try:
+            store._prepare()
+        except BaseException:
+            con.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        self._con.execute("SET TimeZone = 'UTC'")
+        version = self._schema_version()
+        where = self.path or "the in-memory database"
+        if version is not None and version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{where} was written by a newer aibridge_store (schema version {version}); "
+                f"this version reads schema version {SCHEMA_VERSION} or older: upgrade aibridge_store"
+            )
+        if self.read_only:
+            if version is None:
+                raise StorageError(f"{where} is not an aibridge_store database")
+            return
+        with self.transaction():
+            for statement in ddl_statements():
+                self._con.execute(statement)
+            self._con.execute(
+                f"INSERT OR REPLACE INTO {ident(META_TABLE)} VALUES ('schema_version', ?)",
+                [str(SCHEMA_VERSION)],
+            )
+
+    def _schema_version(self) -> int | None:
+        exists = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [META_TABLE]
+        ).fetchone()
+        if not exists or not exists[0]:
+            return None
+        row = self._con.execute(
+            f"SELECT value FROM {ident(META_TABLE)} WHERE key = 'schema_version'"
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version() or SCHEMA_VERSION
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The underlying DuckDB connection, for ad-hoc SQL over the tables."""
+        return self._con
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One DuckDB transaction: committed on success, rolled back on any exception."""
+        with self._lock:
+            self._con.begin()
+            try:
+                yield self._con
+            except BaseException:
+                self._con.rollback()
+                raise
+            self._con.commit()
+
+    # -- import ----------------------------------------------------------------------------
+
+    def import_path(
+        self,
+        *paths: str | os.PathLike[str],
+        progress: ProgressCallback | None = None,
+    ) -> ImportSummary:
+        """Import table exports from files or directories, all in one transaction.
+
+        Files are recognised by name: ``<table>.csv``, ``.parquet``, ``.jsonl`` or ``.ndjson``,
+        optionally compressed (``.gz``, ``.zst``), and ``.sql`` pg_dump files. If any row is bad
+        nothing is kept and :class:`ImportDataError` names the file, row and column.
+        """
+        planned: list[ingest.PlannedFile] = []
+        summary = ImportSummary()
+        for path in paths:
+            files, skipped = ingest.plan_path(Path(path))
+            planned += files
+            summary.skipped += [str(p) for p in skipped]
+        total = sum(f.size for f in planned)
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(min(done, total), total)
+
+        sources = (source for f in planned for source in ingest.open_file(f, advance))
+        self._import_sources(sources, summary)
+        if progress is not None:
+            progress(total, total)
+        return summary
+
+    def import_arrow(self, table: str, data: Any) -> ImportSummary:
+        """Import Arrow data (a ``pyarrow.Table``, a ``RecordBatchReader`` or any object with
+        ``__arrow_c_stream__``) into the named table, with the same rules as :meth:`import_path`."""
+        if table not in TABLES:
+            raise ImportDataError(f"unknown table; expected one of {', '.join(TABLES)}", source=table)
+        summary = ImportSummary()
+        self._import_sources([ingest.read_arrow(data, TABLES[table], f"arrow data for {table}")], summary)
+        return summary
+
+    def _import_sources(self, sources: Iterable[ingest.Source], summary: ImportSummary) -> None:
+        self._writable()
+        try:
+            with self.transaction() as con:
+                for source in sources:
+                    summary._add(source.table.name, merge_source(con, source))
+                    summary.sources.append(source.name)
+                    if source.ignored_columns:
+                        summary.ignored_columns[source.name] = source.ignored_columns
+        except AibridgeStoreError:
+            raise
+        except duckdb.Error as e:
+            raise StorageError(f"import failed, nothing was kept: {e}") from e
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StorageError("the store was opened read-only")
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def list_interceptions(
+        self,
+        q: str = "",
+        *,
+        limit: int | str | None = None,
+        offset: int | str = 0,
+        after_id: Any = None,
+        actor: Actor | None = None,
+    ) -> InterceptionsPage:
+        """List ended interceptions newest first, as ``GET /api/v2/aibridge/interceptions`` does."""
+        from .reads.interceptions import list_interceptions
+
+        with self._lock:
+            return list_interceptions(self._con, q, limit=limit, offset=offset, after_id=after_id, actor=actor)
