@@ -118,7 +118,7 @@ def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
         if pa.types.is_integer(arrow):
             return f"CAST({raw} AS BIGINT)"
         if stringy:
-            return f"TRY_CAST(trim({raw}) AS BIGINT)"
+            return f"CASE WHEN regexp_full_match(trim({raw}), '[+-]?[0-9]+') THEN TRY_CAST(trim({raw}) AS BIGINT) END"
         return None
     if kind is Kind.BOOL:
         if pa.types.is_boolean(arrow):

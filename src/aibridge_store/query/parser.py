@@ -1,0 +1,114 @@
+"""Text → syntax tree. Lark's exceptions stop here and come out as :class:`QuerySyntaxError`."""
+
+from __future__ import annotations
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import QuerySyntaxError, Validation
+from .ast import BareTerm, KeyTerm, Query, Span, Term
+from .grammar import search_parser
+
+
+def go_trim_quotes(text: str) -> str:
+    """Go's ``strings.Trim(s, "\\"")``: every double quote at either end goes."""
+    return text.strip('"')
+
+
+def parse_query(text: str, *, message: str = "Invalid search query.") -> Query:
+    """Parse a ``q`` string into a :class:`Query`; raise :class:`QuerySyntaxError` if malformed."""
+    if not isinstance(text, str):
+        raise QuerySyntaxError(
+            message,
+            detail=f"the query must be a string, not {type(text).__name__}",
+        )
+    try:
+        tree = search_parser().parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(text, e, message) from None
+    terms = _ToTerms().transform(tree)
+    return Query(terms=tuple(terms), text=text)
+
+
+def _span(meta_or_token: object) -> Span:
+    return Span(meta_or_token.start_pos, meta_or_token.end_pos)  # type: ignore[attr-defined]
+
+
+@v_args(meta=True)
+class _ToTerms(Transformer):  # type: ignore[type-arg]
+    def start(self, meta: object, children: list[Term]) -> list[Term]:
+        return children
+
+    def text(self, meta: object, tokens: list[Token]) -> tuple[str, Span]:
+        return "".join(tokens), _span(meta)
+
+    def key_term(self, meta: object, children: list[object]) -> KeyTerm:
+        (key, _), _colons, (value, _) = children  # type: ignore[misc]
+        return KeyTerm(go_trim_quotes(key), go_trim_quotes(value), _span(meta))
+
+    def bare_term(self, meta: object, children: list[tuple[str, Span]]) -> BareTerm:
+        raw, span = children[0]
+        return BareTerm(raw, span)
+
+
+def element_at(text: str, position: int) -> tuple[int, int]:
+    """The (start, end) of the space-separated element at ``position``, quotes respected."""
+    start, quoted = 0, False
+    for i, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif char == " " and not quoted:
+            if i >= position and i > start:
+                return start, i
+            start = i + 1
+    return start, len(text)
+
+
+def _syntax_error(text: str, error: UnexpectedInput, message: str) -> QuerySyntaxError:
+    position = error.pos_in_stream if error.pos_in_stream is not None else len(text)
+    if isinstance(error, UnexpectedEOF) or (
+        isinstance(error, UnexpectedToken) and error.token.type == "$END"
+    ):
+        position = len(text)
+    position = min(position, len(text))
+    # The element the parser stopped in: an unexpected space or end closes the element before it.
+    probe = position - 1 if position == len(text) or text[position : position + 1] == " " else position
+    start, end = element_at(text, max(probe, 0))
+    while end > start and text[end - 1] == " ":
+        end -= 1
+    element = text[start:end]
+    if element.startswith(":") or element.endswith(":"):
+        detail = f"Query element {go_quote(element)} cannot start or end with ':'"
+    elif isinstance(error, UnexpectedCharacters):
+        detail = f"Query element {go_quote(element)} cannot be read at this character"
+    else:
+        detail = f"Query element {go_quote(element)} can only contain 1 ':'"
+    return QuerySyntaxError(
+        message,
+        query=text,
+        validations=[Validation("q", detail)],
+        start=position,
+        end=position + 1,
+    )
+
+
+def go_quote(text: str) -> str:
+    """Go's ``%q`` for a string: double quotes, with escapes for quotes, backslashes and controls."""
+    out = ['"']
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\x{ord(char):02x}")
+        elif not char.isprintable():
+            out.append(f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
