@@ -1,0 +1,38 @@
+"""What every read shares: binding ``q`` against the store's users, and one snapshot per call."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from ..auth import Actor
+from ..query import And, BindContext, Endpoint, compile_query_filters
+from ..schema import USERS, ident
+
+
+def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None:
+    """A non-deleted user by username, case-insensitively (never by an empty email)."""
+    row = con.execute(
+        f'SELECT "id" FROM {ident(USERS.name)} WHERE lower("username") = lower($1) AND NOT "deleted" '
+        'ORDER BY "id" LIMIT 1',
+        [username],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def bind_context(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
+    context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: find_user(con, name))
+    return compile_query_filters(q, endpoint, context)
+
+
+@contextmanager
+def read_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the reads of one call in one transaction, so count and page agree."""
+    con.begin()
+    try:
+        yield
+    finally:
+        con.rollback()
