@@ -19,10 +19,13 @@ import pyarrow as pa
 
 from .errors import ImportDataError, StorageError
 from .ingest import ROW, Source
-from .schema import INTERCEPTIONS, USERS, Column, Kind, Table, ident
+from .schema import CHILD_TABLES, INTERCEPTIONS, PARENT_TIME, USERS, Column, Kind, Table, ident
 
 STAGE = "__aibridge_stage"
+UPDATED = "__aibridge_updated"
 _SOURCE = "__aibridge_source"
+_DUPLICATE_KEYS = "__aibridge_duplicate_keys"
+_LOSERS = "__aibridge_losers"
 _SEP = "\x1f"
 
 
@@ -79,10 +82,9 @@ def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     finally:
         con.unregister(_SOURCE)
     _raise_first_bad_row(con, source)
-    try:
-        return _MERGERS.get(table.name, _merge_insert_only)(con, table)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
+    inserted, updated = _MERGERS.get(table.name, _merge_insert_only)(con, table)
+    return TableCounts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
 
 
 def _check_columns(source: Source, present: dict[str, pa.DataType]) -> None:
@@ -103,15 +105,20 @@ _FALSE = ("f", "false", "0")
 
 def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
     """SQL turning the raw column into the column's type, NULL where it cannot; None if impossible."""
+    extension = arrow.extension_name if isinstance(arrow, pa.BaseExtensionType) else None
+    if extension is not None:
+        arrow = arrow.storage_type
     stringy = pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow)
     binary = pa.types.is_binary(arrow) or pa.types.is_fixed_size_binary(arrow) or pa.types.is_large_binary(arrow)
+    if extension == "arrow.uuid":
+        return f"TRY_CAST({raw} AS UUID)" if column.kind is Kind.UUID else None
     kind = column.kind
     if pa.types.is_null(arrow):
         return f"CAST(NULL AS {kind.sql_type})"
     if kind is Kind.UUID:
         if binary:
             return f"CASE WHEN octet_length({raw}) = 16 THEN TRY_CAST(hex({raw}) AS UUID) END"
-        return f"TRY_CAST({raw} AS UUID)" if stringy or isinstance(arrow, pa.ExtensionType) else None
+        return f"TRY_CAST({raw} AS UUID)" if stringy else None
     if kind is Kind.TIMESTAMPTZ:
         return f"TRY_CAST({raw} AS TIMESTAMPTZ)" if stringy or pa.types.is_timestamp(arrow) else None
     if kind is Kind.COUNT:
@@ -222,66 +229,103 @@ def _key_match(table: Table, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{ident(k)} = {right}.{ident(k)}" for k in table.key)
 
 
-def _staged_rows(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]  # type: ignore[index]
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]  # type: ignore[index]
 
 
-def _dedupe(con: duckdb.DuckDBPyConnection, table: Table, prefer: str) -> None:
-    """Keep one staged row per key: the first by ``prefer``."""
+def _drop_duplicates(con: duckdb.DuckDBPyConnection, table: Table, prefer: str) -> str:
+    """Find rows that lose to another copy of the same key (usually none); return a condition
+    that keeps the winners of ``s``."""
     keys = ", ".join(ident(k) for k in table.key)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE}_one AS SELECT {_columns(table)} FROM {STAGE} "
-        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {prefer}) = 1"
+        f"CREATE OR REPLACE TEMP TABLE {_DUPLICATE_KEYS} AS "
+        f"SELECT {keys} FROM {STAGE} GROUP BY ALL HAVING count(*) > 1"
+    )
+    if not _scalar(con, f"SELECT count(*) FROM {_DUPLICATE_KEYS}"):
+        return "TRUE"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_LOSERS} AS SELECT {ident(ROW)} FROM ("
+        f"SELECT s.{ident(ROW)}, row_number() OVER (PARTITION BY {', '.join('s.' + ident(k) for k in table.key)} "
+        f"ORDER BY {prefer}) AS n FROM {STAGE} AS s SEMI JOIN {_DUPLICATE_KEYS} AS d ON {_key_match(table, 's', 'd')}"
+        f") WHERE n > 1"
+    )
+    return f"s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {_LOSERS})"
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, table: Table, keep: str) -> int:
+    columns = _columns(table)
+    values = _columns(table, "s.")
+    parent = ""
+    if table.parent_time:
+        columns += f", {ident(PARENT_TIME)}"
+        values += f', p."started_at" AS {ident(PARENT_TIME)}'
+        parent = f'LEFT JOIN {ident(INTERCEPTIONS.name)} AS p ON p."id" = s."interception_id"'
+    order = f"ORDER BY {table.order_by}" if table.order_by else ""
+    return _scalar(
+        con,
+        f"INSERT INTO {ident(table.name)} ({columns}) SELECT {values} FROM {STAGE} AS s {parent} "
+        f"ANTI JOIN {ident(table.name)} AS t ON {_key_match(table, 't', 's')} WHERE {keep} {order}",
     )
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, table: Table) -> int:
-    order = ", ".join(f"s.{ident(c)}" for c in table.order_by) or "1"
-    cursor = con.execute(
-        f"INSERT INTO {ident(table.name)} ({_columns(table)}) "
-        f"SELECT {_columns(table, 's.')} FROM {STAGE}_one AS s "
-        f"ANTI JOIN {ident(table.name)} AS t ON {_key_match(table, 't', 's')} ORDER BY {order}"
+def _update(con: duckdb.DuckDBPyConnection, table: Table, candidates: str, when: str, keep: str) -> int:
+    """Overwrite stored rows (among ``candidates``, a SELECT of keys) that ``when`` says to."""
+    sets = ", ".join(f"{ident(c)} = s.{ident(c)}" for c in table.stored_columns if c not in table.key)
+    return _scalar(
+        con,
+        f"UPDATE {ident(table.name)} AS t SET {sets} FROM {STAGE} AS s "
+        f"WHERE {_key_match(table, 't', 's')} AND s.{ident(table.key[0])} IN ({candidates}) "
+        f"AND ({when}) AND {keep}",
     )
-    return cursor.fetchone()[0]  # type: ignore[index]
 
 
-def _update(con: duckdb.DuckDBPyConnection, table: Table, when: str) -> int:
-    sets = ", ".join(
-        f"{ident(c)} = s.{ident(c)}" for c in table.stored_columns if c not in table.key
+def _merge_insert_only(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[int, int]:
+    keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
+    return _insert_new(con, table, keep), 0
+
+
+def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[int, int]:
+    keep = _drop_duplicates(con, table, f's."ended_at" IS NULL, s.{ident(ROW)} DESC')
+    in_flight = f'SELECT "id" FROM {ident(table.name)} WHERE "ended_at" IS NULL'
+    con.execute(
+        f'INSERT INTO {UPDATED} SELECT s."id" FROM {STAGE} AS s '
+        f'WHERE s."ended_at" IS NOT NULL AND s."id" IN ({in_flight}) AND {keep}'
     )
-    cursor = con.execute(
-        f"UPDATE {ident(table.name)} AS t SET {sets} FROM {STAGE}_one AS s "
-        f"WHERE {_key_match(table, 't', 's')} AND ({when})"
-    )
-    return cursor.fetchone()[0]  # type: ignore[index]
+    updated = _update(con, table, f"SELECT * FROM {UPDATED}", 't."ended_at" IS NULL AND s."ended_at" IS NOT NULL', keep)
+    return _insert_new(con, table, keep), updated
 
 
-def _finish(con: duckdb.DuckDBPyConnection, staged: int, inserted: int, updated: int) -> TableCounts:
-    con.execute(f"DROP TABLE IF EXISTS {STAGE}_one")
-    return TableCounts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
-
-
-def _merge_insert_only(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
-    staged = _staged_rows(con)
-    _dedupe(con, table, ident(ROW))
-    return _finish(con, staged, _insert_new(con, table), 0)
-
-
-def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
-    staged = _staged_rows(con)
-    _dedupe(con, table, f'"ended_at" IS NULL, {ident(ROW)} DESC')
-    updated = _update(con, table, 't."ended_at" IS NULL AND s."ended_at" IS NOT NULL')
-    return _finish(con, staged, _insert_new(con, table), updated)
-
-
-def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
-    staged = _staged_rows(con)
-    _dedupe(con, table, f"{ident(ROW)} DESC")
+def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[int, int]:
+    keep = _drop_duplicates(con, table, f"s.{ident(ROW)} DESC")
     differs = " OR ".join(
         f"t.{ident(c)} IS DISTINCT FROM s.{ident(c)}" for c in table.stored_columns if c not in table.key
     )
-    updated = _update(con, table, differs)
-    return _finish(con, staged, _insert_new(con, table), updated)
+    updated = _update(con, table, f'SELECT "id" FROM {ident(table.name)}', differs, keep)
+    return _insert_new(con, table, keep), updated
 
 
 _MERGERS = {INTERCEPTIONS.name: _merge_interceptions, USERS.name: _merge_users}
+
+
+def begin_import(con: duckdb.DuckDBPyConnection) -> None:
+    """Set up the bookkeeping of one import call (inside its transaction)."""
+    con.execute(f'CREATE OR REPLACE TEMP TABLE {UPDATED} ("id" UUID)')
+
+
+def finish_import(con: duckdb.DuckDBPyConnection) -> None:
+    """Give child rows the start time of interceptions that arrived or changed in this import."""
+    for child in CHILD_TABLES:
+        parent_time = ident(PARENT_TIME)
+        con.execute(
+            f'UPDATE {ident(child.name)} AS c SET {parent_time} = p."started_at" '
+            f'FROM {ident(INTERCEPTIONS.name)} AS p WHERE c.{parent_time} IS NULL AND c."interception_id" = p."id"'
+        )
+        if _scalar(con, f"SELECT count(*) FROM {UPDATED}"):
+            con.execute(
+                f'UPDATE {ident(child.name)} AS c SET {parent_time} = p."started_at" '
+                f'FROM {ident(INTERCEPTIONS.name)} AS p WHERE c."interception_id" = p."id" '
+                f'AND c."interception_id" IN (SELECT "id" FROM {UPDATED}) '
+                f'AND c.{parent_time} IS DISTINCT FROM p."started_at"'
+            )
+    for name in (UPDATED, STAGE, _DUPLICATE_KEYS, _LOSERS):
+        con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -11,6 +11,7 @@ from enum import Enum
 
 SCHEMA_VERSION = 1
 META_TABLE = "aibridge_store_meta"
+PARENT_TIME = "interception_started_at"
 
 
 class Kind(Enum):
@@ -51,8 +52,12 @@ class Table:
     """Natural key used to deduplicate imports."""
     derived: tuple[tuple[str, Kind, str], ...] = ()
     """Columns computed on import: (name, kind, SQL over the typed columns)."""
-    order_by: tuple[str, ...] = ()
-    """Physical order of rows written by one import (keeps zone maps tight)."""
+    order_by: str = ""
+    """Physical order of the rows one import writes, newest first, so that zone maps let the
+    newest-first reads skip everything older than the page they need."""
+    parent_time: bool = False
+    """A child table: it keeps its interception's ``started_at`` in :data:`PARENT_TIME` (NULL
+    while the interception is unknown), so a page's children are found by zone maps."""
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +70,7 @@ class Table:
 
     @property
     def stored_columns(self) -> tuple[str, ...]:
+        """The columns an import writes (the parent time is filled in by the merge)."""
         return tuple(c.name for c in self.columns) + tuple(d[0] for d in self.derived)
 
     def ddl(self) -> str:
@@ -73,6 +79,8 @@ class Table:
             for c in self.columns
         ]
         parts += [f'"{name}" {kind.sql_type} NOT NULL' for name, kind, _ in self.derived]
+        if self.parent_time:
+            parts.append(f'"{PARENT_TIME}" TIMESTAMPTZ')
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(parts) + "\n)"
 
 
@@ -118,7 +126,7 @@ INTERCEPTIONS = Table(
             'COALESCE("client_session_id", CAST("thread_root_id" AS VARCHAR), CAST("id" AS VARCHAR))',
         ),
     ),
-    order_by=("started_at", "id"),
+    order_by='"started_at" DESC, "id" DESC',
 )
 
 TOKEN_USAGES = Table(
@@ -145,7 +153,8 @@ TOKEN_USAGES = Table(
         ),
     ),
     key=("id",),
-    order_by=("created_at", "id"),
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at", "id"',
+    parent_time=True,
 )
 
 USER_PROMPTS = Table(
@@ -159,7 +168,8 @@ USER_PROMPTS = Table(
         Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
     ),
     key=("id",),
-    order_by=("created_at", "id"),
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at", "id"',
+    parent_time=True,
 )
 
 TOOL_USAGES = Table(
@@ -179,7 +189,8 @@ TOOL_USAGES = Table(
         Column("provider_item_id", Kind.TEXT),
     ),
     key=("id",),
-    order_by=("created_at", "id"),
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at", "id"',
+    parent_time=True,
 )
 
 MODEL_THOUGHTS = Table(
@@ -192,7 +203,8 @@ MODEL_THOUGHTS = Table(
     ),
     # No id in Coder's table: a thought is the same thought when all three agree.
     key=("interception_id", "created_at", "content"),
-    order_by=("created_at",),
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at"',
+    parent_time=True,
 )
 
 USERS = Table(

@@ -15,7 +15,7 @@ import duckdb
 
 from . import ingest
 from .errors import AibridgeStoreError, ImportDataError, SchemaVersionError, StorageError
-from .merge import TableCounts, merge_source
+from .merge import TableCounts, begin_import, finish_import, merge_source
 from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident
 
 if TYPE_CHECKING:
@@ -196,11 +196,13 @@ class Store:
         self._writable()
         try:
             with self.transaction() as con:
+                begin_import(con)
                 for source in sources:
                     summary._add(source.table.name, merge_source(con, source))
                     summary.sources.append(source.name)
                     if source.ignored_columns:
                         summary.ignored_columns[source.name] = source.ignored_columns
+                finish_import(con)
         except AibridgeStoreError:
             raise
         except duckdb.Error as e:

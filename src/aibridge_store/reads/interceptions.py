@@ -15,7 +15,7 @@ from ..models import Interception, InterceptionsPage, MinimalUser, TokenUsage, T
 from ..query import INTERCEPTIONS as ENDPOINT
 from ..query import And, Compiler
 from ..query.ast import Filter
-from ..schema import INTERCEPTIONS, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
+from ..schema import INTERCEPTIONS, PARENT_TIME, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
 from .common import bind_context, read_snapshot
 from .pagination import parse_page
 from .values import go_metadata
@@ -40,7 +40,8 @@ def list_interceptions(
         count = _count(con, filters)
         rows = _page_rows(con, filters, cursor, page.limit, page.offset)
         ids = [row[0] for row in rows]
-        children = {table: _children(con, table, ids) for table in _CHILD_COLUMNS}
+        span = (min(row[8] for row in rows), max(row[8] for row in rows)) if rows else None
+        children = {table: _children(con, table, ids, span) for table in _CHILD_COLUMNS}
     return InterceptionsPage(count=count, results=[_interception(row, children) for row in rows])
 
 
@@ -88,7 +89,11 @@ def _page_rows(
     where = _where(compiler, filters)
     if cursor is not None:
         at, cid = compiler.param(cursor[0]), compiler.param(cursor[1])
-        where += f' AND (i."started_at" < {at} OR (i."started_at" = {at} AND i."id" < {cid}))'
+        # The redundant first term lets zone maps skip row groups newer than the cursor.
+        where += (
+            f' AND i."started_at" <= {at}'
+            f' AND (i."started_at" < {at} OR (i."started_at" = {at} AND i."id" < {cid}))'
+        )
     limit_sql, offset_sql = compiler.param(limit), compiler.param(offset)
     sql = f"""
         WITH page AS (
@@ -120,16 +125,21 @@ _CHILD_COLUMNS = {
 
 
 def _children(
-    con: duckdb.DuckDBPyConnection, table: str, ids: Sequence[uuid.UUID]
+    con: duckdb.DuckDBPyConnection, table: str, ids: Sequence[uuid.UUID], span: tuple[Any, Any] | None
 ) -> dict[uuid.UUID, list[tuple[Any, ...]]]:
-    """Every child row of the page's interceptions, one query for the whole page."""
+    """Every child row of the page's interceptions, one query for the whole page.
+
+    Child rows carry their interception's start time, so the page's time span lets zone maps
+    skip everything else before the ids are compared.
+    """
     grouped: dict[uuid.UUID, list[tuple[Any, ...]]] = defaultdict(list)
-    if not ids:
+    if not ids or span is None:
         return grouped
     rows = con.execute(
         f"SELECT {_CHILD_COLUMNS[table]} FROM {ident(table)} "
-        f'WHERE "interception_id" IN (SELECT unnest($1::UUID[])) ORDER BY "created_at", "id"',
-        [list(ids)],
+        f"WHERE {ident(PARENT_TIME)} BETWEEN $1 AND $2 "
+        f'AND "interception_id" IN (SELECT unnest($3::UUID[])) ORDER BY "created_at", "id"',
+        [span[0], span[1], list(ids)],
     ).fetchall()
     for row in rows:
         grouped[row[1]].append(row)
