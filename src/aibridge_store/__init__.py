@@ -1,2 +1,57 @@
-"""aibridge_store: Coder AI Bridge data in an embedded DuckDB store."""
-from .store import Store
+"""aibridge_store: fast, exact answers about Coder AI Bridge data, embedded in Python.
+
+Open a :class:`Store`, import exports with :meth:`Store.import_path` or :meth:`Store.import_arrow`,
+and read them back as Coder's API would answer with :meth:`Store.list_interceptions`.
+"""
+
+from .auth import Actor
+from .errors import (
+    AibridgeStoreError,
+    ImportDataError,
+    NotFoundError,
+    PaginationError,
+    QueryError,
+    QuerySyntaxError,
+    QueryValidationError,
+    SchemaVersionError,
+    StorageError,
+    Validation,
+)
+from .merge import TableCounts
+from .models import (
+    Interception,
+    InterceptionsPage,
+    MinimalUser,
+    TokenUsage,
+    ToolUsage,
+    UserPrompt,
+)
+from .query import parse_query
+from .store import ImportSummary, Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actor",
+    "AibridgeStoreError",
+    "ImportDataError",
+    "ImportSummary",
+    "Interception",
+    "InterceptionsPage",
+    "MinimalUser",
+    "NotFoundError",
+    "PaginationError",
+    "QueryError",
+    "QuerySyntaxError",
+    "QueryValidationError",
+    "SchemaVersionError",
+    "StorageError",
+    "Store",
+    "TableCounts",
+    "TokenUsage",
+    "ToolUsage",
+    "UserPrompt",
+    "Validation",
+    "__version__",
+    "parse_query",
+]

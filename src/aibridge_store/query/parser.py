@@ -23,6 +23,16 @@ def parse_query(text: str, *, message: str = "Invalid search query.") -> Query:
             detail=f"the query must be a string, not {type(text).__name__}",
         )
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise QuerySyntaxError(
+            message,
+            query=text,
+            validations=[Validation("q", "the query is not valid UTF-8 text (it holds a lone surrogate)")],
+            start=e.start,
+            end=e.end,
+        ) from None
+    try:
         tree = search_parser().parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(text, e, message) from None

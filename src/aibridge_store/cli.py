@@ -1,0 +1,177 @@
+"""``aibridge-store``: a thin command line over the public API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from .errors import AibridgeStoreError
+from .models import InterceptionsPage, go_time_text
+from .store import ImportSummary, Store
+
+DEFAULT_DB = "aibridge.duckdb"
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal; silent when the stream is not a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        fraction = done / total if total else 1.0
+        width = 30
+        filled = int(fraction * width)
+        rate = done / max(now - self.started, 1e-9) / 1e6
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} "
+            f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB  {rate:,.1f} MB/s"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ).rstrip()
+
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
+
+
+def render_summary(summary: ImportSummary, seconds: float) -> str:
+    rows = [
+        (name, c.inserted, c.updated, c.unchanged)
+        for name, c in summary.tables.items()
+    ]
+    rows.append(("total", summary.inserted, summary.updated, summary.unchanged))
+    text = [_table(("table", "inserted", "updated", "unchanged"), rows, right={1, 2, 3})]
+    text.append(f"{len(summary.sources)} source(s) imported in {seconds:.2f} s")
+    for path in summary.skipped:
+        text.append(f"skipped (not a table export): {path}")
+    for source, columns in summary.ignored_columns.items():
+        text.append(f"ignored columns in {source}: {', '.join(columns)}")
+    return "\n".join(text)
+
+
+def _short(text: str | None, width: int) -> str:
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_interceptions(page: InterceptionsPage, offset: int) -> str:
+    rows = []
+    for i in page.results:
+        tokens_in = sum(t.input_tokens for t in i.token_usages)
+        tokens_out = sum(t.output_tokens for t in i.token_usages)
+        prompt = i.user_prompts[-1].prompt if i.user_prompts else ""
+        rows.append((
+            go_time_text(i.started_at),
+            str(i.id),
+            i.initiator.username or str(i.initiator.id)[:8],
+            i.provider_name,
+            i.model,
+            i.client if i.client is not None else "-",
+            tokens_in,
+            tokens_out,
+            len(i.tool_usages),
+            _short(prompt, 40),
+        ))
+    table = _table(
+        ("started_at", "id", "initiator", "provider", "model", "client", "in", "out", "tools", "prompt"),
+        rows,
+        right={6, 7, 8},
+    )
+    shown = f"{offset + 1}-{offset + len(page.results)}" if page.results else "none"
+    footer = f"\n{shown} of {page.count} interception(s)"
+    if page.results and offset + len(page.results) < page.count:
+        footer += f"; next page: --after-id {page.results[-1].id}"
+    return table + footer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aibridge-store", description="Fast, exact answers about Coder AI Bridge data."
+    )
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("AIBRIDGE_STORE_DB", DEFAULT_DB),
+        help=f"DuckDB database file (default: $AIBRIDGE_STORE_DB or {DEFAULT_DB})",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    imp = commands.add_parser("import", help="import table exports (files or directories)")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    lst = commands.add_parser("interceptions", help="list interceptions, newest first")
+    lst.add_argument("-q", "--query", default="", help='search, e.g. \'provider:anthropic model:"gpt-5"\'')
+    lst.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
+    lst.add_argument("--offset", default=None, help="rows to skip (not with --after-id)")
+    lst.add_argument("--after-id", default=None, help="cursor: the last id of the previous page")
+    lst.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "import":
+            return _import(args)
+        return _interceptions(args)
+    except AibridgeStoreError as e:
+        print(f"aibridge-store: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("aibridge-store: interrupted; nothing of the current import was kept", file=sys.stderr)
+        return 130
+
+
+def _import(args: argparse.Namespace) -> int:
+    bar = _ProgressBar(sys.stderr) if not args.quiet else None
+    started = time.perf_counter()
+    with Store.open(args.db) as store:
+        try:
+            summary = store.import_path(*args.paths, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    if not args.quiet:
+        print(render_summary(summary, time.perf_counter() - started))
+    return 0
+
+
+def _interceptions(args: argparse.Namespace) -> int:
+    with Store.open(args.db, read_only=os.path.exists(args.db)) as store:
+        page = store.list_interceptions(
+            args.query, limit=args.limit, offset=args.offset, after_id=args.after_id
+        )
+    if args.json:
+        print(json.dumps(page.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render_interceptions(page, int(args.offset or 0)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

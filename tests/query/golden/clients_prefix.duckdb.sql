@@ -1,0 +1,3 @@
+-- q: client:Unk
+starts_with(COALESCE("client", $1), $2)
+-- params: ['Unknown', 'Unk']

@@ -1,0 +1,3 @@
+-- q: client:Unk
+substr(COALESCE("client", ?1), 1, length(?2)) = ?2
+-- params: ['Unknown', 'Unk']

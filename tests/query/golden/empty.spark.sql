@@ -1,0 +1,3 @@
+-- q: 
+TRUE
+-- params: []

@@ -1,0 +1,3 @@
+-- q: gpt_5%
+startswith(`model`, :p1)
+-- params: ['gpt_5%']
