@@ -80,7 +80,10 @@ def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
             raise guard.error from None
         raise StorageError(f"{source.name}: cannot stage rows: {e}") from e
     finally:
-        con.unregister(_SOURCE)
+        try:
+            con.unregister(_SOURCE)
+        except duckdb.Error:
+            pass  # the transaction failed already; the caller rolls it back
     _raise_first_bad_row(con, source)
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
     inserted, updated = _MERGERS.get(table.name, _merge_insert_only)(con, table)
