@@ -1,0 +1,196 @@
+"""Import and read benchmarks for aibridge_store (conventions: benchmarks/README.md).
+
+    python benchmarks/run.py --interceptions 100000 1000000 [--repeat 7] [--formats parquet csv]
+
+For each size: generate (or reuse) the seeded dataset, import it into a fresh DuckDB file in a
+child process (rows/s and peak RSS), then time ``list_interceptions`` cases: median and spread of
+``--repeat`` runs after one warm-up. Every figure is printed beside a baseline measured in the same
+run: DuckDB's own reader loading the same files into bare tables (import), and the same page as a
+bare SQL query without children or models (reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+
+from aibridge_store import Store  # noqa: E402
+from aibridge_store.reads import interceptions as reads  # noqa: E402
+from aibridge_store.reads.common import bind_context  # noqa: E402
+from aibridge_store.auth import LOCAL_ADMIN  # noqa: E402
+from aibridge_store.query import INTERCEPTIONS  # noqa: E402
+
+DATA = HERE / "data"
+
+
+def dataset(interceptions: int, fmt: str, seed: int) -> Path:
+    path = DATA / f"{fmt}-{interceptions}-seed{seed}"
+    if not (path / "aibridge_interceptions").with_suffix(f".{fmt}").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        generate.generate(path, interceptions, seed, fmt)
+    return path
+
+
+def _child(code: str, *args: str) -> dict[str, float]:
+    """Run ``code`` in a fresh interpreter; return its JSON result plus its peak RSS (MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_rss_mb"] = max(peak, before) / 1024
+    return result
+
+
+_IMPORT = """
+import json, sys, time
+from aibridge_store import Store
+started = time.perf_counter()
+with Store.open(sys.argv[1]) as store:
+    summary = store.import_path(sys.argv[2])
+elapsed = time.perf_counter() - started
+print(json.dumps({"seconds": elapsed, "rows": sum(c.rows for c in summary.tables.values())}))
+"""
+
+_BASELINE = """
+import json, sys, time, duckdb, pathlib
+started = time.perf_counter()
+con = duckdb.connect(sys.argv[1])
+rows = 0
+for path in sorted(pathlib.Path(sys.argv[2]).iterdir()):
+    table = path.name.split(".")[0]
+    reader = "read_parquet('%s')" % path if path.suffix == ".parquet" else \\
+        "read_csv('%s', header=true, all_varchar=true, allow_quoted_nulls=false)" % path
+    con.execute("CREATE TABLE %s AS SELECT * FROM %s" % (table, reader))
+    rows += con.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+"""
+
+
+def bench_import(data: Path, work: Path, repeat: int) -> dict[str, float]:
+    runs, base = [], []
+    for i in range(repeat):
+        for db in work.glob("*.duckdb*"):
+            db.unlink()
+        runs.append(_child(_IMPORT, str(work / f"ours-{i}.duckdb"), str(data)))
+        base.append(_child(_BASELINE, str(work / f"base-{i}.duckdb"), str(data)))
+    ours = statistics.median(r["seconds"] for r in runs)
+    baseline = statistics.median(r["seconds"] for r in base)
+    return {
+        "seconds": ours,
+        "rows": runs[0]["rows"],
+        "rows_per_s": runs[0]["rows"] / ours,
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "baseline_seconds": baseline,
+        "ratio": ours / baseline,
+    }
+
+
+def _time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    fn()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), (max(samples) - min(samples))
+
+
+def read_cases(store: Store) -> dict[str, Callable[[], object]]:
+    con = store.connection
+    first = store.list_interceptions(limit=100)
+    third_cursor = store.list_interceptions(limit=100, after_id=first.results[-1].id).results[-1].id
+    sample = first.results[0]
+    username = con.execute("SELECT username FROM users WHERE NOT deleted ORDER BY username LIMIT 1").fetchone()[0]
+    middle = con.execute("SELECT started_at FROM aibridge_interceptions ORDER BY started_at LIMIT 1 OFFSET "
+                         "(SELECT count(*) // 2 FROM aibridge_interceptions)").fetchone()[0]
+    moment = middle.strftime("%Y-%m-%dT%H:%M:%SZ")
+    filters = {
+        "initiator": f"initiator:{username}",
+        "provider": f"provider:{sample.provider}",
+        "provider_name": f"provider_name:{sample.provider_name}",
+        "model": f'model:"{sample.model}"',
+        "client": 'client:"Claude Code"',
+        "started_after": f'started_after:"{moment}"',
+        "started_before": f'started_before:"{moment}"',
+    }
+    cases: dict[str, Callable[[], object]] = {"first page": lambda: store.list_interceptions(limit=100)}
+    for name, q in filters.items():
+        cases[f"filter {name}"] = lambda q=q: store.list_interceptions(q, limit=100)
+    cases["cursor page 3"] = lambda: store.list_interceptions(limit=100, after_id=third_cursor)
+    cases["offset 5000"] = lambda: store.list_interceptions(limit=100, offset=5000)
+
+    def count() -> int:
+        return reads._count(con, reads._with_scope(bind_context(con, LOCAL_ADMIN, "", INTERCEPTIONS), LOCAL_ADMIN))
+
+    cases["count"] = count
+    return cases
+
+
+_BARE_PAGE = ('SELECT * FROM aibridge_interceptions WHERE ended_at IS NOT NULL '
+              'ORDER BY started_at DESC, id DESC LIMIT 100')
+
+
+def bench_reads(db: Path, repeat: int) -> dict[str, dict[str, float]]:
+    results = {}
+    with Store.open(db, read_only=True) as store:
+        baseline, _ = _time(lambda: store.connection.execute(_BARE_PAGE).fetchall(), repeat)
+        for name, fn in read_cases(store).items():
+            median, spread = _time(fn, repeat)
+            results[name] = {"median_ms": median, "spread_ms": spread, "baseline_ms": baseline,
+                             "ratio": median / baseline}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interceptions", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--formats", nargs="+", default=["parquet", "csv"], choices=["parquet", "csv", "jsonl"])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--import-repeat", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    report: dict[str, object] = {"cpus": os.cpu_count()}
+    for size in args.interceptions:
+        with tempfile.TemporaryDirectory(prefix="aibridge-bench-") as tmp:
+            work = Path(tmp)
+            for fmt in args.formats:
+                data = dataset(size, fmt, args.seed)
+                figures = bench_import(data, work, args.import_repeat)
+                report[f"import {fmt} {size}"] = figures
+                print(f"\n== import {fmt}, {size:,} interceptions ({figures['rows']:,.0f} rows in all tables, "
+                      f"{sum(p.stat().st_size for p in data.iterdir()) / 1e6:,.0f} MB)")
+                print(f"   {figures['seconds']:.2f} s  {figures['rows_per_s']:,.0f} rows/s  peak RSS "
+                      f"{figures['peak_rss_mb']:,.0f} MB  | DuckDB bare load {figures['baseline_seconds']:.2f} s  "
+                      f"ratio {figures['ratio']:.2f}")
+            db = next(work.glob("ours-*.duckdb"))
+            reads_report = bench_reads(db, args.repeat)
+            report[f"reads {size}"] = reads_report
+            print(f"\n== list_interceptions, {size:,} interceptions, median of {args.repeat} after a warm-up")
+            print(f"   {'case':<24}{'median ms':>10}{'spread ms':>11}{'bare SQL ms':>12}{'ratio':>7}")
+            for name, r in reads_report.items():
+                print(f"   {name:<24}{r['median_ms']:>10.2f}{r['spread_ms']:>11.2f}{r['baseline_ms']:>12.2f}"
+                      f"{r['ratio']:>7.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Walking every page, by cursor and by offset, equals one ordered query (ties included)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aibridge_store import Store
+from tests.conftest import USER_A, USER_B, interception, ts, uid
+
+rows_strategy = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=8),  # start second: few values, so many ties
+        st.booleans(),  # ended
+        st.sampled_from(["anthropic", "openai"]),
+        st.sampled_from([USER_A, USER_B]),
+    ),
+    min_size=0,
+    max_size=40,
+)
+
+
+def _load(rows: list[tuple[int, bool, str, uuid.UUID]]) -> Store:
+    store = Store.open()
+    data = [
+        interception(
+            n + 1,
+            started_at=ts(second),
+            ended_at=ts(second + 1) if ended else None,
+            provider=provider,
+            initiator_id=str(user),
+        )
+        for n, (second, ended, provider, user) in enumerate(rows)
+    ]
+    if data:
+        store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(data))
+    return store
+
+
+def _expected(store: Store, provider: str | None) -> list[uuid.UUID]:
+    where = "ended_at IS NOT NULL" + (" AND provider = ?" if provider else "")
+    params = [provider] if provider else []
+    rows = store.connection.execute(
+        f"SELECT id FROM aibridge_interceptions WHERE {where} ORDER BY started_at DESC, id DESC", params
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=rows_strategy, limit=st.integers(min_value=1, max_value=7), provider=st.sampled_from([None, "openai"]))
+def test_cursor_and_offset_walks_visit_every_row_once_in_order(
+    rows: list[tuple[int, bool, str, uuid.UUID]], limit: int, provider: str | None
+) -> None:
+    with _load(rows) as store:
+        q = f"provider:{provider}" if provider else ""
+        expected = _expected(store, provider)
+
+        by_cursor: list[uuid.UUID] = []
+        after = None
+        while True:
+            page = store.list_interceptions(q, limit=limit, after_id=after)
+            assert page.count == len(expected)
+            by_cursor += [r.id for r in page.results]
+            if len(page.results) < limit:
+                break
+            after = page.results[-1].id
+        assert by_cursor == expected
+
+        by_offset: list[uuid.UUID] = []
+        offset = 0
+        while True:
+            page = store.list_interceptions(q, limit=limit, offset=offset)
+            by_offset += [r.id for r in page.results]
+            if len(page.results) < limit:
+                break
+            offset += limit
+        assert by_offset == expected
+
+
+def test_ties_are_broken_by_id_descending() -> None:
+    rows = [(3, True, "openai", USER_A)] * 5
+    with _load(rows) as store:
+        ids = [r.id for r in store.list_interceptions(limit=2).results]
+        assert ids == [uid(5), uid(4)]
+        ids = [r.id for r in store.list_interceptions(limit=10, after_id=uid(4)).results]
+        assert ids == [uid(3), uid(2), uid(1)]

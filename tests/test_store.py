@@ -1,0 +1,79 @@
+"""Opening stores: files, memory, read-only, schema versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from aibridge_store import SchemaVersionError, StorageError, Store
+from aibridge_store.schema import SCHEMA_VERSION, TABLES
+from tests.conftest import export_dir, interception
+
+
+def test_file_store_keeps_data_across_opens(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    with Store.open(db) as store:
+        store.import_path(export_dir(tmp_path / "x", [interception(1)]))
+    with Store.open(db, read_only=True) as store:
+        assert store.list_interceptions().count == 1
+        assert store.schema_version == SCHEMA_VERSION
+
+
+def test_every_table_exists_with_coders_columns(store: Store) -> None:
+    tables = {r[0] for r in store.connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert set(TABLES) <= tables
+    columns = [r[0] for r in store.connection.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'aibridge_interceptions' "
+        "ORDER BY ordinal_position").fetchall()]
+    assert columns[:16] == [
+        "id", "initiator_id", "provider", "model", "started_at", "metadata", "ended_at", "api_key_id", "client",
+        "thread_parent_id", "thread_root_id", "client_session_id", "provider_name", "credential_kind",
+        "credential_hint", "session_id"]
+
+
+def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    with Store.open(db):
+        pass
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE aibridge_store_meta SET value = '999' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="newer aibridge_store .schema version 999"):
+        Store.open(db)
+    with pytest.raises(SchemaVersionError):
+        Store.open(db, read_only=True)
+
+
+def test_read_only_needs_an_existing_store(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="no such database file"):
+        Store.open(tmp_path / "missing.duckdb", read_only=True)
+    plain = tmp_path / "plain.duckdb"
+    duckdb.connect(str(plain)).close()
+    with pytest.raises(StorageError, match="not an aibridge_store database"):
+        Store.open(plain, read_only=True)
+
+
+def test_read_only_store_refuses_imports(tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    Store.open(db).close()
+    with Store.open(db, read_only=True) as store, pytest.raises(StorageError, match="read-only"):
+        store.import_path(export_dir(tmp_path / "x", [interception(1)]))
+
+
+def test_a_file_that_is_not_a_database_is_our_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.duckdb"
+    path.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StorageError):
+        Store.open(path)
+
+
+def test_uuid_order_is_lowercase_hex_order(store: Store) -> None:
+    import uuid
+
+    ids = [uuid.uuid4() for _ in range(300)]
+    store.connection.execute("CREATE TEMP TABLE u (id UUID)")
+    store.connection.executemany("INSERT INTO u VALUES (?)", [[i] for i in ids])
+    got = [r[0] for r in store.connection.execute("SELECT id FROM u ORDER BY id").fetchall()]
+    assert [str(i) for i in got] == sorted(str(i) for i in ids)
