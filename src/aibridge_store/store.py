@@ -48,6 +48,11 @@ class ImportSummary:
         return sum(c.unchanged for c in self.tables.values())
 
 
+ROW_GROUP_SIZE = 8192
+"""Rows per row group. Smaller than DuckDB's default (122,880) so that zone maps let a page read
+touch a few thousand rows instead of a hundred thousand (see benchmarks/README.md)."""
+_CATALOG = "aibridge_store"
+
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) while an import runs."""
 
@@ -67,13 +72,22 @@ class Store:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
-        """Open (or create) the database at ``path``; in memory when ``path`` is None."""
+        """Open (or create) the database at ``path``; in memory when ``path`` is None.
+
+        A database file can be open once per process; a second ``open`` of the same file fails
+        with :class:`StorageError` until the first store is closed.
+        """
         location = ":memory:" if path is None else os.fspath(path)
         if read_only and (path is None or not os.path.exists(location)):
             raise StorageError(f"cannot open {location!r} read-only: no such database file")
+        con = duckdb.connect()
+        options = [f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"] + (["READ_ONLY"] if read_only else [])
+        literal = "'" + location.replace("'", "''") + "'"
         try:
-            con = duckdb.connect(location, read_only=read_only)
+            con.execute(f"ATTACH {literal} AS {_CATALOG} ({', '.join(options)})")
+            con.execute(f"USE {_CATALOG}")
         except duckdb.Error as e:
+            con.close()
             raise StorageError(f"cannot open database {location!r}: {e}") from e
         store = cls(con, None if path is None else location, read_only)
         try:
@@ -106,7 +120,9 @@ class Store:
 
     def _schema_version(self) -> int | None:
         exists = self._con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [META_TABLE]
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_name = ?",
+            [META_TABLE],
         ).fetchone()
         if not exists or not exists[0]:
             return None

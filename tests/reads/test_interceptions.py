@@ -245,16 +245,53 @@ def test_fractional_seconds_are_trimmed(tmp_path: Path, store: Store) -> None:
     assert (result["started_at"], result["ended_at"]) == ("2026-01-13T15:50:20.79069Z", "2026-01-13T15:50:21.1Z")
 
 
-def test_children_of_a_page_are_fetched_with_one_query_per_table(loaded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_children_of_a_page_are_fetched_with_one_select_per_child_table(
+    loaded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from aibridge_store.reads import interceptions as reads
 
-    calls: list[str] = []
-    original = reads._children
+    calls: list[int] = []
+    original = reads.fetch_children
 
-    def spy(con, table, ids, span):  # type: ignore[no-untyped-def]
-        calls.append(table)
-        return original(con, table, ids, span)
+    def spy(con, rows):  # type: ignore[no-untyped-def]
+        calls.append(len(rows))
+        return original(con, rows)
 
-    monkeypatch.setattr(reads, "_children", spy)
+    monkeypatch.setattr(reads, "fetch_children", spy)
     loaded.list_interceptions()
-    assert sorted(calls) == ["aibridge_token_usages", "aibridge_tool_usages", "aibridge_user_prompts"]
+    assert calls == [5]
+    for by_ids in (False, True):
+        statements = reads.children_sql(by_ids)
+        for table, sql in zip(("aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages"), statements):
+            assert sql.count("FROM") == 1 and f'FROM "{table}"' in sql
+
+
+def test_a_wide_time_window_compares_ids_in_sql(loaded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aibridge_store.reads import interceptions as reads
+
+    expected = loaded.list_interceptions().model_dump(mode="json")
+    monkeypatch.setattr(reads, "WINDOW_CAP", 0)
+    assert loaded.list_interceptions().model_dump(mode="json") == expected
+
+
+def test_children_of_interceptions_outside_the_page_are_left_out(loaded: Store) -> None:
+    page = loaded.list_interceptions("initiator:bob")
+    assert [t.interception_id for t in page.results[0].token_usages] == [uid(3)]
+    assert all(t.interception_id == uid(3) for t in page.results[0].tool_usages)
+
+
+def test_metadata_that_is_not_an_object_reads_as_empty(loaded: Store) -> None:
+    loaded.connection.execute("UPDATE aibridge_interceptions SET metadata = '[1, 2]' WHERE id = ?", [uid(1)])
+    loaded.connection.execute("UPDATE aibridge_tool_usages SET metadata = '\"text\"' WHERE id = ?", [uid(3001)])
+    loaded.connection.execute("UPDATE aibridge_token_usages SET metadata = 'null' WHERE id = ?", [uid(1001)])
+    results = {r.id: r for r in loaded.list_interceptions().results}
+    assert results[uid(1)].metadata == {}
+    assert results[uid(2)].tool_usages[0].metadata == {}
+    assert results[uid(2)].token_usages[0].metadata is None
+
+
+def test_malformed_metadata_cannot_be_stored(loaded: Store) -> None:
+    import duckdb
+
+    with pytest.raises(duckdb.ConversionException):
+        loaded.connection.execute("UPDATE aibridge_interceptions SET metadata = '{\"a\": ' WHERE id = ?", [uid(1)])

@@ -1,11 +1,8 @@
-"""What every read shares: binding ``q`` against the store's users, and one snapshot per call."""
+"""What every read shares: binding ``q`` against the store's users."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import duckdb
 
 from ..auth import Actor
@@ -26,13 +23,3 @@ def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None
 def bind_context(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
     context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: find_user(con, name))
     return compile_query_filters(q, endpoint, context)
-
-
-@contextmanager
-def read_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the reads of one call in one transaction, so count and page agree."""
-    con.begin()
-    try:
-        yield
-    finally:
-        con.rollback()
