@@ -38,8 +38,8 @@ from aibridge_store.query import INTERCEPTIONS, Compiler  # noqa: E402
 DATA = HERE / "data"
 
 
-def dataset(interceptions: int, fmt: str, seed: int) -> Path:
-    path = DATA / f"{fmt}-{interceptions}-seed{seed}"
+def dataset(interceptions: int, fmt: str, seed: int, root: Path = DATA) -> Path:
+    path = root / f"{fmt}-{interceptions}-seed{seed}"
     if not (path / "aibridge_interceptions").with_suffix(f".{fmt}").exists():
         shutil.rmtree(path, ignore_errors=True)
         generate.generate(path, interceptions, seed, fmt)
@@ -167,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--import-repeat", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="where generated datasets are kept")
     args = parser.parse_args(argv)
     report: dict[str, object] = {"cpus": os.cpu_count()}
     for size in args.interceptions:
         with tempfile.TemporaryDirectory(prefix="aibridge-bench-") as tmp:
             work = Path(tmp)
             for fmt in args.formats:
-                data = dataset(size, fmt, args.seed)
+                data = dataset(size, fmt, args.seed, args.data_dir)
                 figures = bench_import(data, work, args.import_repeat)
                 report[f"import {fmt} {size}"] = figures
                 print(f"\n== import {fmt}, {size:,} interceptions ({figures['rows']:,.0f} rows in all tables, "

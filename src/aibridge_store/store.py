@@ -133,11 +133,13 @@ class Store:
 
     @property
     def schema_version(self) -> int:
+        """The schema version recorded in the database."""
         return self._schema_version() or SCHEMA_VERSION
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close the database; the store cannot be used afterwards."""
         self._con.close()
 
     def __enter__(self) -> Store:

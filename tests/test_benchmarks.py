@@ -1,0 +1,33 @@
+"""Smoke test: the benchmark runner runs end to end at a tiny size (timings are not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--interceptions", "400", "--repeat", "1",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    out = result.stdout
+    for case in ("import parquet", "import csv", "first page", "filter client", "cursor page 3", "offset 5000",
+                 "count"):
+        assert case in out, case
+    assert (tmp_path / "figures.json").read_text().count("median_ms") == 11
+
+
+def test_generator_is_deterministic(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    a = generate.generate(tmp_path / "a", 300, seed=5)
+    b = generate.generate(tmp_path / "b", 300, seed=5)
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]

@@ -1,0 +1,83 @@
+"""The command line: import with a summary, interceptions as a table or Coder's JSON, clean errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aibridge_store.cli import main
+from tests.conftest import export_dir, interception, prompt, token, uid
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    export_dir(tmp_path / "export", [interception(n) for n in range(1, 6)], tokens=[token(1, 5)],
+               prompts=[prompt(1, 5, "fix the\nflaky test")])
+    path = tmp_path / "a.duckdb"
+    assert main(["--db", str(path), "import", str(tmp_path / "export")]) == 0
+    return path
+
+
+def test_import_prints_a_summary_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export_dir(tmp_path / "export", [interception(1), interception(2)])
+    assert main(["--db", str(tmp_path / "a.duckdb"), "import", str(tmp_path / "export")]) == 0
+    out = capsys.readouterr().out
+    assert "aibridge_interceptions" in out and "total" in out
+    line = next(l for l in out.splitlines() if l.startswith("aibridge_interceptions"))
+    assert line.split()[1:] == ["2", "0", "0"]
+
+
+def test_interceptions_table(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["--db", str(db), "interceptions", "--limit", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["started_at", "id", "initiator"]
+    assert str(uid(5)) in out[2] and "fix the flaky test" in out[2]
+    assert out[-1] == f"1-2 of 5 interception(s); next page: --after-id {uid(4)}"
+
+
+def test_interceptions_json_is_the_api_body(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aibridge_store import Store
+
+    capsys.readouterr()
+    assert main(["--db", str(db), "interceptions", "-q", "provider:anthropic", "--after-id", str(uid(4)), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    with Store.open(db, read_only=True) as store:
+        expected = store.list_interceptions("provider:anthropic", after_id=uid(4)).model_dump(mode="json")
+    assert printed == expected and printed["count"] == 5 and len(printed["results"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["interceptions", "-q", "a:b:c"], "Query element \"a:b:c\" can only contain 1 ':'"),
+        (["interceptions", "--limit", "5000"], "Pagination limit must be in range (0, 1000]"),
+        (["interceptions", "--after-id", "x"], 'Query param "after_id" must be a valid uuid'),
+        (["import", "/no/such/dir"], "no such file or directory"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_our_message(db: Path, capsys: pytest.CaptureFixture[str],
+                                                    args: list[str], message: str) -> None:
+    capsys.readouterr()
+    assert main(["--db", str(db), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("aibridge-store: error: ") and message in err and "Traceback" not in err
+
+
+def test_the_installed_command_runs(db: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aibridge_store.cli", "--db", str(db), "interceptions", "--limit", "1", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    assert json.loads(result.stdout)["count"] == 5
+
+
+def test_bad_row_error_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export_dir(tmp_path / "export", [interception(1), interception(2, started_at="soon")])
+    assert main(["--db", str(tmp_path / "a.duckdb"), "import", "--quiet", str(tmp_path / "export")]) == 1
+    err = capsys.readouterr().err
+    assert "aibridge_interceptions.csv, row 2, column 'started_at': cannot read 'soon'" in err

@@ -1,0 +1,36 @@
+"""The README's first screen and its Python example work as written."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_first_screen_has_the_two_commands_and_ci_runs_the_second() -> None:
+    first_screen = "\n".join(README.splitlines()[:15])
+    assert "python3 dev.py demo" in first_screen and "python3 dev.py test" in first_screen
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert [l for l in ci.splitlines() if l and not l.startswith("#") and not l.startswith("set ")
+            and not l.startswith("cd ")] == ["python3 dev.py test"]
+
+
+def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    generate.generate(tmp_path / "exports", 3000, seed=3)
+    code = re.search(r"```python\n(.*?)```", README, re.S).group(1)  # type: ignore[union-attr]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    page = namespace["page"]
+    assert page.count > 0 and page.results  # type: ignore[attr-defined]
+    assert all(r.provider == "anthropic" and r.client == "Claude Code" for r in page.results)  # type: ignore[attr-defined]
