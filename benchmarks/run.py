@@ -33,7 +33,7 @@ from aibridge_store import Store  # noqa: E402
 from aibridge_store.reads import interceptions as reads  # noqa: E402
 from aibridge_store.reads.common import bind_context  # noqa: E402
 from aibridge_store.auth import LOCAL_ADMIN  # noqa: E402
-from aibridge_store.query import INTERCEPTIONS, Compiler  # noqa: E402
+from aibridge_store.query import INTERCEPTIONS  # noqa: E402
 
 DATA = HERE / "data"
 
@@ -136,9 +136,8 @@ def read_cases(store: Store) -> dict[str, Callable[[], object]]:
     cases["offset 5000"] = lambda: store.list_interceptions(limit=100, offset=5000)
 
     def count() -> int:
-        compiler = Compiler()
         filters = reads.with_scope(bind_context(con, LOCAL_ADMIN, "", INTERCEPTIONS), LOCAL_ADMIN)
-        return con.execute(reads.count_sql(compiler, filters), compiler.params).fetchone()[0]
+        return reads.count_interceptions(con, filters)
 
     cases["count"] = count
     return cases

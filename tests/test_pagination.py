@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pyarrow as pa
 from hypothesis import given, settings
@@ -49,12 +50,20 @@ def _expected(store: Store, provider: str | None) -> list[uuid.UUID]:
     return [r[0] for r in rows]
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows=rows_strategy, limit=st.integers(min_value=1, max_value=7), provider=st.sampled_from([None, "openai"]))
+@settings(max_examples=80, deadline=None)
+@given(rows=rows_strategy, limit=st.integers(min_value=1, max_value=7), provider=st.sampled_from([None, "openai"]),
+       deep=st.booleans())
 def test_cursor_and_offset_walks_visit_every_row_once_in_order(
-    rows: list[tuple[int, bool, str, uuid.UUID]], limit: int, provider: str | None
+    rows: list[tuple[int, bool, str, uuid.UUID]], limit: int, provider: str | None, deep: bool
 ) -> None:
-    with _load(rows) as store:
+    from unittest import mock
+
+    from aibridge_store.reads import interceptions as reads
+
+    # deep: every page goes through the start-time bound, with a window that starts tiny and grows.
+    patches = (mock.patch.object(reads, "DEEP_PAGE", 0 if deep else reads.DEEP_PAGE),
+               mock.patch.object(reads, "_FIRST_WINDOW", timedelta(seconds=1) if deep else reads._FIRST_WINDOW))
+    with patches[0], patches[1], _load(rows) as store:
         q = f"provider:{provider}" if provider else ""
         expected = _expected(store, provider)
 

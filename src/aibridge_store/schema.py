@@ -153,7 +153,7 @@ TOKEN_USAGES = Table(
         ),
     ),
     key=("id",),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at", "id"',
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
     parent_time=True,
 )
 
@@ -168,7 +168,7 @@ USER_PROMPTS = Table(
         Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
     ),
     key=("id",),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at", "id"',
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
     parent_time=True,
 )
 
@@ -189,7 +189,7 @@ TOOL_USAGES = Table(
         Column("provider_item_id", Kind.TEXT),
     ),
     key=("id",),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at", "id"',
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
     parent_time=True,
 )
 
@@ -203,7 +203,7 @@ MODEL_THOUGHTS = Table(
     ),
     # No id in Coder's table: a thought is the same thought when all three agree.
     key=("interception_id", "created_at", "content"),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST, "created_at"',
+    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
     parent_time=True,
 )
 

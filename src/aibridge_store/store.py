@@ -99,6 +99,7 @@ class Store:
 
     def _prepare(self) -> None:
         self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET enable_progress_bar = false")
         version = self._schema_version()
         where = self.path or "the in-memory database"
         if version is not None and version > SCHEMA_VERSION:

@@ -270,7 +270,7 @@ def test_a_wide_time_window_compares_ids_in_sql(loaded: Store, monkeypatch: pyte
     from aibridge_store.reads import interceptions as reads
 
     expected = loaded.list_interceptions().model_dump(mode="json")
-    monkeypatch.setattr(reads, "WINDOW_CAP", 0)
+    monkeypatch.setattr(reads, "CROWDED", 0)
     assert loaded.list_interceptions().model_dump(mode="json") == expected
 
 

@@ -1,14 +1,14 @@
 """``GET /api/v2/aibridge/interceptions`` (coder-semantics.md §3).
 
-One statement answers the count and the page together (one snapshot, as Coder's transaction does);
-a second fetches the page's token usages, prompts and tool usages, one SELECT per child table.
+The count and the page are read in one snapshot, as Coder's transaction does; then the page's
+token usages, prompts and tool usages are fetched with one SELECT per child table.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -21,7 +21,7 @@ from ..query import And, Compiler
 from ..query.ast import Filter
 from ..schema import INTERCEPTIONS, PARENT_TIME, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
 from . import jsonsql as js
-from .common import bind_context
+from .common import bind_context, read_snapshot
 from .pagination import parse_page
 
 _I = ident(INTERCEPTIONS.name)
@@ -40,8 +40,13 @@ def list_interceptions(
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
     filters = with_scope(bind_context(con, actor, q, ENDPOINT), actor)
-    cursor = _cursor_position(con, page.after, actor) if page.after else None
-    count, rows = _count_and_page(con, filters, cursor, page.limit, page.offset)
+    with read_snapshot(con):
+        cursor = _cursor_position(con, page.after, actor) if page.after else None
+        count = count_interceptions(con, filters)
+        bound = None
+        if page.offset + page.limit > DEEP_PAGE and count > page.offset + page.limit:
+            bound = _lower_bound(con, filters, cursor, page.offset + page.limit, count)
+        rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
     children = fetch_children(con, rows)
     return InterceptionsPage.model_validate_json(_document(count, rows, children))
 
@@ -77,52 +82,107 @@ def count_sql(compiler: Compiler, filters: Filter) -> str:
     return f"SELECT count(*) FROM {_I}{alias} WHERE {_where(compiler, filters)}"
 
 
-def _count_and_page(
+def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter) -> int:
+    compiler = Compiler()
+    return con.execute(count_sql(compiler, filters), compiler.params).fetchone()[0]  # type: ignore[index]
+
+
+def _after_cursor(compiler: Compiler, cursor: tuple[datetime, uuid.UUID] | None) -> str:
+    if cursor is None:
+        return ""
+    at, cid = compiler.param(cursor[0]), compiler.param(cursor[1])
+    # The redundant first term lets zone maps skip row groups newer than the cursor.
+    return f' AND i."started_at" <= {at} AND (i."started_at" < {at} OR (i."started_at" = {at} AND i."id" < {cid}))'
+
+
+DEEP_PAGE = 1000
+"""From this many rows (offset + limit) on, a page is read below a start-time bound found first."""
+_FIRST_WINDOW = timedelta(minutes=15)
+
+
+def _lower_bound(
     con: duckdb.DuckDBPyConnection,
     filters: Filter,
     cursor: tuple[datetime, uuid.UUID] | None,
+    needed: int,
+    total: int,
+) -> datetime | None:
+    """A start time at or after which at least ``needed`` matching rows start, or None.
+
+    Rows are stored newest first, so counting the rows of a widening window that ends at the
+    newest match touches few row groups; the page query then reads only rows in the window.
+    Exact: the first ``needed`` rows in page order all start inside a window that holds
+    ``needed`` matching rows. ``total`` (all matching rows) ends the search.
+    """
+    compiler = Compiler(table_alias="i")
+    where = _where(compiler, filters) + _after_cursor(compiler, cursor)
+    newest = con.execute(
+        f'SELECT i."started_at" FROM {_I} AS i WHERE {where} ORDER BY i."started_at" DESC LIMIT 1',
+        compiler.params,
+    ).fetchone()
+    if newest is None:
+        return None
+    window = _FIRST_WINDOW
+    while True:
+        lower = newest[0] - window
+        compiler = Compiler(table_alias="i")
+        where = _where(compiler, filters) + _after_cursor(compiler, cursor)
+        found = con.execute(
+            f'SELECT count(*) FROM {_I} AS i WHERE {where} AND i."started_at" >= {compiler.param(lower)}',
+            compiler.params,
+        ).fetchone()[0]  # type: ignore[index]
+        if found >= needed:
+            return lower
+        if found >= total:
+            return None
+        window *= 16
+
+
+def _page_rows(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filter,
+    cursor: tuple[datetime, uuid.UUID] | None,
+    bound: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[int, list[Row]]:
-    """(count, page rows newest first) in one statement. A row: id, started_at µs, then the
-    values :func:`_interception_json` renders."""
+) -> list[Row]:
+    """One page, newest first. A row: id, started_at µs, then what :func:`_interception_json` renders."""
     compiler = Compiler(table_alias="i")
-    count = count_sql(compiler, filters)
-    where = _where(compiler, filters)
-    if cursor is not None:
-        at, cid = compiler.param(cursor[0]), compiler.param(cursor[1])
-        # The redundant first term lets zone maps skip row groups newer than the cursor.
-        where += f' AND i."started_at" <= {at} AND (i."started_at" < {at} OR (i."started_at" = {at} AND i."id" < {cid}))'
+    where = _where(compiler, filters) + _after_cursor(compiler, cursor)
+    if bound is not None:
+        where += f' AND i."started_at" >= {compiler.param(bound)}'
     sql = f"""
         WITH page AS (
             SELECT i.* FROM {_I} AS i WHERE {where}
             ORDER BY i."started_at" DESC, i."id" DESC
             LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}
         )
-        SELECT ({count}), CAST(p."id" AS VARCHAR), epoch_us(p."started_at"), p."api_key_id",
+        SELECT CAST(p."id" AS VARCHAR), epoch_us(p."started_at"), p."api_key_id",
                CAST(p."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", p."provider",
                p."provider_name", p."model", p."client", CAST(p."metadata" AS VARCHAR),
                {js.go_time('p."started_at"')}, {js.go_time('p."ended_at"')}
-        FROM (SELECT 1) AS one
-        LEFT JOIN page AS p ON TRUE
+        FROM page AS p
         LEFT JOIN {ident(USERS.name)} AS u ON u."id" = p."initiator_id"
         ORDER BY p."started_at" DESC, p."id" DESC
     """
-    rows = con.execute(sql, compiler.params).fetchall()
-    return rows[0][0], [row[1:] for row in rows if row[1] is not None]
+    return con.execute(sql, compiler.params).fetchall()
+
+
+_INTERCEPTION = (
+    '{"id":"%s","api_key_id":%s,"initiator":{"id":"%s","username":%s,"name":%s,"avatar_url":%s},'
+    '"provider":%s,"provider_name":%s,"model":%s,"client":%s,"metadata":%s,"started_at":"%s","ended_at":%s'
+)
 
 
 def _interception_json(row: Row) -> str:
+    """The row's JSON object, left open for its children."""
     (iid, _, api_key_id, initiator_id, username, name, avatar_url, provider, provider_name, model,
      client, meta, started_at, ended_at) = row
-    initiator = js.obj([("id", f'"{initiator_id}"'), ("username", js.text(username or "")),
-                        ("name", js.text(name or "")), ("avatar_url", js.text(avatar_url or ""))])
-    return js.obj([
-        ("id", f'"{iid}"'), ("api_key_id", js.text(api_key_id)), ("initiator", initiator),
-        ("provider", js.text(provider)), ("provider_name", js.text(provider_name)), ("model", js.text(model)),
-        ("client", js.text(client)), ("metadata", js.metadata(meta)), ("started_at", f'"{started_at}"'),
-        ("ended_at", js.text(ended_at)),
-    ])
+    text = js.text
+    return _INTERCEPTION % (
+        iid, text(api_key_id), initiator_id, text(username or ""), text(name or ""), text(avatar_url or ""),
+        text(provider), text(provider_name), text(model), text(client), js.metadata(meta), started_at, text(ended_at),
+    )
 
 
 _COMMON = ('CAST("id" AS VARCHAR)', 'CAST("interception_id" AS VARCHAR)', '"provider_response_id"')
@@ -135,68 +195,85 @@ _CHILD_COLUMNS = {
         *_COMMON, """COALESCE("server_url", '')""", '"tool"', '"input"', '"injected"',
         """COALESCE("invocation_error", '')""", 'CAST("metadata" AS VARCHAR)', js.go_time('"created_at"')]),
 }
-WINDOW_CAP = 20_000
-"""Child rows read by time window alone before the query also compares interception ids."""
-
-
 def _child_select(table: str, columns: list[str], by_ids: bool) -> str:
     where = f"{ident(PARENT_TIME)} BETWEEN make_timestamptz($1) AND make_timestamptz($2)"
-    limit = f" LIMIT {WINDOW_CAP + 1}"
     if by_ids:
         where += """ AND list_contains(CAST(string_split($3, ',') AS UUID[]), "interception_id")"""
-        limit = ""
-    return f'SELECT {", ".join(columns)} FROM {ident(table)} WHERE {where} ORDER BY "created_at", "id"{limit}'
+    return f'SELECT {", ".join(columns)} FROM {ident(table)} WHERE {where}'
 
 
-def children_sql(by_ids: bool = False) -> list[str]:
+def children_sql(by_ids: bool) -> list[str]:
     """One SELECT per child table, in ``_CHILD_COLUMNS`` order. $1/$2 bound the page's start
     times in µs; child rows carry their interception's start time, so zone maps skip everything
     outside the page's time span. With ``by_ids``, $3 lists the page's interception ids."""
     return [_child_select(table, columns, by_ids) for table, columns in _CHILD_COLUMNS.values()]
 
 
-def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> list[dict[str, list[Row]]]:
-    """For each child table, interception id → its rows (``created_at, id`` order).
+CROWDED = 2
+"""A time window holding more than this many interceptions per page row is read by id."""
 
-    The page's time window usually holds little besides the page's own children, so it is read
-    by time alone and filtered here; a window holding more than ``WINDOW_CAP`` rows is read again
-    with the ids compared in SQL.
+
+def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> list[dict[str, list[Row]]]:
+    """For each child table, interception id → its rows in ``created_at, id`` order.
+
+    When the page's time window holds little besides the page (the newest pages, unfiltered), the
+    children are read by time alone and filtered here; otherwise the ids are compared in SQL.
     """
     grouped: list[dict[str, list[Row]]] = [{} for _ in _CHILD_COLUMNS]
     if not rows:
         return grouped
     wanted = {row[0] for row in rows}
     span = [min(r[1] for r in rows), max(r[1] for r in rows)]
-    for group, sql, narrow in zip(grouped, children_sql(False), children_sql(True)):
-        found = con.execute(sql, span).fetchall()
-        if len(found) > WINDOW_CAP:
-            found = con.execute(narrow, [*span, ",".join(wanted)]).fetchall()
-        for child in found:
+    in_window = con.execute(
+        f'SELECT count(*) FROM {_I} WHERE "started_at" BETWEEN make_timestamptz($1) AND make_timestamptz($2)', span
+    ).fetchone()[0]  # type: ignore[index]
+    by_ids = in_window > CROWDED * len(rows)
+    params = [*span, ",".join(wanted)] if by_ids else span
+    for group, sql in zip(grouped, children_sql(by_ids)):
+        for child in con.execute(sql, params).fetchall():
             if child[1] in wanted:
                 group.setdefault(child[1], []).append(child)
+        for children in group.values():
+            children.sort(key=_created_then_id)
     return grouped
 
 
+def _created_then_id(row: Row) -> tuple[str, str]:
+    # Fixed-width UTC text sorts as time; lower-case UUID text sorts as the UUID.
+    return row[-1], row[0]
+
+
+_CHILD_FORMATS = {
+    "token_usages": (
+        '{"id":"%s","interception_id":"%s","provider_response_id":%s,"input_tokens":%d,"output_tokens":%d,'
+        '"cache_read_input_tokens":%d,"cache_write_input_tokens":%d,"metadata":%s,"created_at":"%s"}'
+    ),
+    "user_prompts": '{"id":"%s","interception_id":"%s","provider_response_id":%s,"prompt":%s,"metadata":%s,"created_at":"%s"}',
+    "tool_usages": (
+        '{"id":"%s","interception_id":"%s","provider_response_id":%s,"server_url":%s,"tool":%s,"input":%s,'
+        '"injected":%s,"invocation_error":%s,"metadata":%s,"created_at":"%s"}'
+    ),
+}
+
+
 def _child_json(key: str, row: Row) -> str:
-    head = [("id", f'"{row[0]}"'), ("interception_id", f'"{row[1]}"'), ("provider_response_id", js.text(row[2]))]
+    text = js.text
     if key == "token_usages":
-        body = [("input_tokens", str(row[3])), ("output_tokens", str(row[4])),
-                ("cache_read_input_tokens", str(row[5])), ("cache_write_input_tokens", str(row[6]))]
+        values: tuple[Any, ...] = (row[0], row[1], text(row[2]), *row[3:7], js.metadata(row[7]), row[8])
     elif key == "user_prompts":
-        body = [("prompt", js.text(row[3]))]
+        values = (row[0], row[1], text(row[2]), text(row[3]), js.metadata(row[4]), row[5])
     else:
-        body = [("server_url", js.text(row[3])), ("tool", js.text(row[4])), ("input", js.text(row[5])),
-                ("injected", "true" if row[6] else "false"), ("invocation_error", js.text(row[7]))]
-    return js.obj([*head, *body, ("metadata", js.metadata(row[-2])), ("created_at", f'"{row[-1]}"')])
+        values = (row[0], row[1], text(row[2]), text(row[3]), text(row[4]), text(row[5]),
+                  "true" if row[6] else "false", text(row[7]), js.metadata(row[8]), row[9])
+    return _CHILD_FORMATS[key] % values
 
 
 def _document(count: int, rows: Sequence[Row], children: list[dict[str, list[Row]]]) -> str:
     parts = []
     for row in rows:
-        doc = _interception_json(row)
         extra = "".join(
             f',"{key}":[' + ",".join(_child_json(key, child) for child in group.get(row[0], ())) + "]"
             for key, group in zip(_CHILD_COLUMNS, children)
         )
-        parts.append(doc[:-1] + extra + "}")
+        parts.append(_interception_json(row) + extra + "}")
     return f'{{"count":{count},"results":[{",".join(parts)}]}}'

@@ -7,7 +7,6 @@ several times faster than building the models from Python values one by one.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 _encode = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
@@ -30,8 +29,3 @@ def metadata(raw: str | None) -> str:
     if stripped.startswith("{"):
         return stripped
     return "null" if stripped == "null" else "{}"
-
-
-def obj(pairs: Sequence[tuple[str, str]]) -> str:
-    """A JSON object from (constant key, already-encoded value) pairs."""
-    return "{" + ",".join(f'"{key}":{value}' for key, value in pairs) + "}"
