@@ -45,7 +45,7 @@ def list_interceptions(
         count = count_interceptions(con, filters)
         bound = None
         if page.offset + page.limit > DEEP_PAGE and count > page.offset + page.limit:
-            bound = _lower_bound(con, filters, cursor, page.offset + page.limit, count)
+            bound = _lower_bound(con, filters, cursor, page.offset + page.limit)
         rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
     children = fetch_children(con, rows)
     return InterceptionsPage.model_validate_json(_document(count, rows, children))
@@ -101,30 +101,27 @@ _FIRST_WINDOW = timedelta(minutes=15)
 
 
 def _lower_bound(
-    con: duckdb.DuckDBPyConnection,
-    filters: Filter,
-    cursor: tuple[datetime, uuid.UUID] | None,
-    needed: int,
-    total: int,
+    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: tuple[datetime, uuid.UUID] | None, needed: int
 ) -> datetime | None:
     """A start time at or after which at least ``needed`` matching rows start, or None.
 
     Rows are stored newest first, so counting the rows of a widening window that ends at the
     newest match touches few row groups; the page query then reads only rows in the window.
     Exact: the first ``needed`` rows in page order all start inside a window that holds
-    ``needed`` matching rows. ``total`` (all matching rows) ends the search.
+    ``needed`` matching rows. The search ends once the window reaches the oldest stored row.
     """
     compiler = Compiler(table_alias="i")
     where = _where(compiler, filters) + _after_cursor(compiler, cursor)
-    newest = con.execute(
-        f'SELECT i."started_at" FROM {_I} AS i WHERE {where} ORDER BY i."started_at" DESC LIMIT 1',
+    newest, oldest = con.execute(
+        f'SELECT (SELECT i."started_at" FROM {_I} AS i WHERE {where} ORDER BY i."started_at" DESC LIMIT 1), '
+        f'(SELECT min("started_at") FROM {_I})',
         compiler.params,
-    ).fetchone()
+    ).fetchone()  # type: ignore[misc]
     if newest is None:
         return None
     window = _FIRST_WINDOW
-    while True:
-        lower = newest[0] - window
+    while window < newest - oldest:
+        lower = newest - window
         compiler = Compiler(table_alias="i")
         where = _where(compiler, filters) + _after_cursor(compiler, cursor)
         found = con.execute(
@@ -133,9 +130,8 @@ def _lower_bound(
         ).fetchone()[0]  # type: ignore[index]
         if found >= needed:
             return lower
-        if found >= total:
-            return None
         window *= 16
+    return None
 
 
 def _page_rows(
