@@ -28,12 +28,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
-
 from aibridge_store import Store  # noqa: E402
-from aibridge_store.reads import interceptions as reads  # noqa: E402
-from aibridge_store.reads.common import bind_context  # noqa: E402
 from aibridge_store.auth import LOCAL_ADMIN  # noqa: E402
 from aibridge_store.query import INTERCEPTIONS  # noqa: E402
+from aibridge_store.reads import interceptions as reads  # noqa: E402
+from aibridge_store.reads.common import bind_context  # noqa: E402
 
 DATA = HERE / "data"
 

@@ -27,7 +27,7 @@ def test_import_prints_a_summary_table(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--db", str(tmp_path / "a.duckdb"), "import", str(tmp_path / "export")]) == 0
     out = capsys.readouterr().out
     assert "aibridge_interceptions" in out and "total" in out
-    line = next(l for l in out.splitlines() if l.startswith("aibridge_interceptions"))
+    line = next(row for row in out.splitlines() if row.startswith("aibridge_interceptions"))
     assert line.split()[1:] == ["2", "0", "0"]
 
 

@@ -16,8 +16,8 @@ def test_first_screen_has_the_two_commands_and_ci_runs_the_second() -> None:
     first_screen = "\n".join(README.splitlines()[:15])
     assert "python3 dev.py demo" in first_screen and "python3 dev.py test" in first_screen
     ci = (ROOT / ".ci" / "run").read_text()
-    assert [l for l in ci.splitlines() if l and not l.startswith("#") and not l.startswith("set ")
-            and not l.startswith("cd ")] == ["python3 dev.py test"]
+    commands = [line for line in ci.splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    assert commands == ["python3 dev.py test"]
 
 
 def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
-"""Stage one :class:`~aibridge_store.ingest.Source`, check every row, merge it into its table.
+"""Merge staged rows into their table, inside the caller's transaction.
 
-Runs inside the caller's transaction: a bad row raises :class:`ImportDataError` and the caller
-rolls the whole import back. Rules per table:
+A bad row raises :class:`ImportDataError` while staging and the caller rolls the whole import
+back. Rules per table:
 
 * interceptions dedupe by ``id``; a stored in-flight row (``ended_at`` NULL) is replaced by an
   incoming copy that has ended; anything else already stored is left as it is;
@@ -15,18 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
-from .errors import ImportDataError, StorageError
 from .ingest import ROW, Source
-from .schema import CHILD_TABLES, INTERCEPTIONS, PARENT_TIME, USERS, Column, Kind, Table, ident
+from .schema import CHILD_TABLES, INTERCEPTIONS, PARENT_TIME, USERS, Table, ident
+from .staging import STAGE, stage_source
 
-STAGE = "__aibridge_stage"
 UPDATED = "__aibridge_updated"
-_SOURCE = "__aibridge_source"
 _DUPLICATE_KEYS = "__aibridge_duplicate_keys"
 _LOSERS = "__aibridge_losers"
-_SEP = "\x1f"
 
 
 @dataclass
@@ -47,181 +43,12 @@ class TableCounts:
         return self.inserted + self.updated + self.unchanged
 
 
-class _Guard:
-    """Keeps the first exception raised while DuckDB pulls batches from Python."""
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.error: BaseException | None = None
-
-    def reader(self) -> pa.RecordBatchReader:
-        def batches():  # type: ignore[no-untyped-def]
-            try:
-                yield from self.source.batches
-            except BaseException as e:
-                self.error = e
-                raise
-
-        return pa.RecordBatchReader.from_batches(self.source.schema, batches())
-
-
 def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     """Stage, validate and merge one source; return what happened to its rows."""
-    table = source.table
-    present = {f.name: f.type for f in source.schema if f.name != ROW}
-    _check_columns(source, present)
-    guard = _Guard(source)
-    con.register(_SOURCE, guard.reader())
-    try:
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(table, present)}")
-    except duckdb.Error as e:
-        if guard.error is not None:
-            raise guard.error from None
-        raise StorageError(f"{source.name}: cannot stage rows: {e}") from e
-    finally:
-        try:
-            con.unregister(_SOURCE)
-        except duckdb.Error:
-            pass  # the transaction failed already; the caller rolls it back
-    _raise_first_bad_row(con, source)
+    stage_source(con, source)
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
-    inserted, updated = _MERGERS.get(table.name, _merge_insert_only)(con, table)
+    inserted, updated = _MERGERS.get(source.table.name, _merge_insert_only)(con, source.table)
     return TableCounts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
-
-
-def _check_columns(source: Source, present: dict[str, pa.DataType]) -> None:
-    for column in source.table.columns:
-        if column.required and column.name not in present:
-            raise ImportDataError("this required column is missing", source=source.name, column=column.name)
-        if column.name in present and _cast(column, "x", present[column.name]) is None:
-            raise ImportDataError(
-                f"has type {present[column.name]}, which cannot hold {column.kind.name.lower()} values",
-                source=source.name,
-                column=column.name,
-            )
-
-
-_TRUE = ("t", "true", "1")
-_FALSE = ("f", "false", "0")
-
-
-def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
-    """SQL turning the raw column into the column's type, NULL where it cannot; None if impossible."""
-    extension = arrow.extension_name if isinstance(arrow, pa.BaseExtensionType) else None
-    if extension is not None:
-        arrow = arrow.storage_type
-    stringy = pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow)
-    binary = pa.types.is_binary(arrow) or pa.types.is_fixed_size_binary(arrow) or pa.types.is_large_binary(arrow)
-    if extension == "arrow.uuid":
-        return f"TRY_CAST({raw} AS UUID)" if column.kind is Kind.UUID else None
-    kind = column.kind
-    if pa.types.is_null(arrow):
-        return f"CAST(NULL AS {kind.sql_type})"
-    if kind is Kind.UUID:
-        if binary:
-            return f"CASE WHEN octet_length({raw}) = 16 THEN TRY_CAST(hex({raw}) AS UUID) END"
-        return f"TRY_CAST({raw} AS UUID)" if stringy else None
-    if kind is Kind.TIMESTAMPTZ:
-        return f"TRY_CAST({raw} AS TIMESTAMPTZ)" if stringy or pa.types.is_timestamp(arrow) else None
-    if kind is Kind.COUNT:
-        if pa.types.is_integer(arrow):
-            return f"CAST({raw} AS BIGINT)"
-        if stringy:
-            return f"CASE WHEN regexp_full_match(trim({raw}), '[+-]?[0-9]+') THEN TRY_CAST(trim({raw}) AS BIGINT) END"
-        return None
-    if kind is Kind.BOOL:
-        if pa.types.is_boolean(arrow):
-            return raw
-        if stringy:
-            t, f = (", ".join(f"'{v}'" for v in vs) for vs in (_TRUE, _FALSE))
-            return f"CASE WHEN lower(trim({raw})) IN ({t}) THEN true WHEN lower(trim({raw})) IN ({f}) THEN false END"
-        return None
-    if kind is Kind.JSON:
-        if stringy:
-            return f"CASE WHEN json_valid({raw}) THEN CAST({raw} AS JSON) END"
-        if pa.types.is_struct(arrow) or pa.types.is_map(arrow) or pa.types.is_list(arrow):
-            return f"to_json({raw})"
-        return None
-    return raw if stringy else None
-
-
-def _checks(column: Column, raw: str, typed: str) -> list[tuple[str, str]]:
-    """(condition, SQL message) pairs, in the order they are reported."""
-    shown = f"'''' || left(CAST({raw} AS VARCHAR), 80) || ''''"
-    checks = []
-    if column.required:
-        checks.append((f"{raw} IS NULL", "'a value is required'"))
-    if typed != raw:
-        checks.append((
-            f"{raw} IS NOT NULL AND {typed} IS NULL",
-            f"'cannot read ' || {shown} || ' as {_KIND_NAMES[column.kind]}'",
-        ))
-    if column.kind is Kind.COUNT:
-        checks.append((f"{typed} < 0", f"'must not be negative, got ' || CAST({typed} AS VARCHAR)"))
-    if column.max_length is not None:
-        checks.append((
-            f"length({typed}) > {column.max_length}",
-            f"'is longer than {column.max_length} characters: ' || {shown}",
-        ))
-    if column.choices:
-        allowed = ", ".join(f"'{c}'" for c in column.choices)
-        checks.append((
-            f"{typed} NOT IN ({allowed})",
-            f"'must be one of {', '.join(column.choices)}, got ' || {shown}",
-        ))
-    return checks
-
-
-_KIND_NAMES = {
-    Kind.UUID: "a UUID",
-    Kind.TEXT: "text",
-    Kind.TIMESTAMPTZ: "a timestamp with time zone",
-    Kind.COUNT: "a whole number",
-    Kind.BOOL: "a boolean (t/f, true/false, 1/0)",
-    Kind.JSON: "JSON",
-}
-
-
-def _stage_sql(table: Table, present: dict[str, pa.DataType]) -> str:
-    typed_cols, checks = [], []
-    for column in table.columns:
-        name = ident(column.name)
-        if column.name in present:
-            raw = f"src.{name}"
-            typed = _cast(column, raw, present[column.name]) or raw
-            typed_cols.append(f"{typed} AS {name}")
-            checks += [
-                (cond, f"'{column.name}{_SEP}' || {msg}") for cond, msg in _checks(column, raw, typed)
-            ]
-        else:
-            typed_cols.append(f"CAST(NULL AS {column.kind.sql_type}) AS {name}")
-    error = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END" if checks else "NULL"
-    final = []
-    for column in table.columns:
-        name = ident(column.name)
-        if column.name not in present:
-            final.append(f"CAST({column.default} AS {column.kind.sql_type}) AS {name}")
-        elif column.not_null:
-            final.append(f"COALESCE({name}, {column.default}) AS {name}")
-        else:
-            final.append(name)
-    final += [f"{sql} AS {ident(name)}" for name, _, sql in table.derived]
-    return (
-        f"SELECT {', '.join(final)}, {ident(ROW)}, __error FROM ("
-        f"SELECT {', '.join(typed_cols)}, src.{ident(ROW)}, {error} AS __error "
-        f"FROM {_SOURCE} AS src)"
-    )
-
-
-def _raise_first_bad_row(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    bad = con.execute(
-        f"SELECT {ident(ROW)}, __error FROM {STAGE} WHERE __error IS NOT NULL "
-        f"ORDER BY {ident(ROW)} LIMIT 1"
-    ).fetchone()
-    if bad is not None:
-        column, _, reason = bad[1].partition(_SEP)
-        raise ImportDataError(reason, source=source.name, row=bad[0], column=column)
 
 
 def _columns(table: Table, prefix: str = "") -> str:

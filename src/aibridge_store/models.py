@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 
 def go_time_text(value: datetime) -> str:
     """RFC 3339 in UTC with ``Z`` and the fraction trimmed of trailing zeros, as Go writes it."""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     text = (
         f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
         f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from . import ingest
-from .errors import AibridgeStoreError, ImportDataError, SchemaVersionError, StorageError
+from .errors import (
+    AibridgeStoreError,
+    ImportDataError,
+    SchemaVersionError,
+    StorageError,
+)
 from .merge import TableCounts, begin_import, finish_import, merge_source
 from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident
 

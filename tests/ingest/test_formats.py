@@ -12,7 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from tests.conftest import INTERCEPTION_COLUMNS, export_dir, interception, prompt, snapshot, token, uid, users_rows
+from tests.conftest import (
+    INTERCEPTION_COLUMNS,
+    export_dir,
+    interception,
+    prompt,
+    snapshot,
+    token,
+    uid,
+    users_rows,
+)
 
 
 def _expected(tmp_path: Path) -> dict[str, list[str]]:

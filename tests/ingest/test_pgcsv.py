@@ -20,7 +20,7 @@ from tests.conftest import (
     write_csv,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _one(store: Store, sql: str, params: list[object] | None = None) -> tuple[object, ...]:

@@ -7,7 +7,14 @@ import uuid
 import pytest
 
 from aibridge_store import QuerySyntaxError, QueryValidationError
-from aibridge_store.query import CLIENTS, INTERCEPTIONS, MODELS, SESSIONS, BindContext, compile_query_filters
+from aibridge_store.query import (
+    CLIENTS,
+    INTERCEPTIONS,
+    MODELS,
+    SESSIONS,
+    BindContext,
+    compile_query_filters,
+)
 
 ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,8 +12,8 @@ LAYOUT = '"2006-01-02T15:04:05.999999999Z07:00"'
 
 
 def _micros(text: str) -> int:
-    moment = datetime.fromisoformat(text).astimezone(timezone.utc)
-    return round((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1_000_000)
+    moment = datetime.fromisoformat(text).astimezone(UTC)
+    return round((moment - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
 
 
 @pytest.mark.parametrize(

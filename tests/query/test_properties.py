@@ -10,7 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import QueryError
-from aibridge_store.query import ENDPOINTS, BindContext, compile_filters, compile_query_filters
+from aibridge_store.query import (
+    ENDPOINTS,
+    BindContext,
+    compile_filters,
+    compile_query_filters,
+)
 from aibridge_store.schema import INTERCEPTIONS as TABLE
 
 ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from aibridge_store import Actor, PaginationError, QuerySyntaxError, QueryValidationError, Store
+from aibridge_store import (
+    Actor,
+    PaginationError,
+    QuerySyntaxError,
+    QueryValidationError,
+    Store,
+)
 from tests.conftest import (
     USER_A,
     USER_B,

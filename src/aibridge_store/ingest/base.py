@@ -37,9 +37,6 @@ class Source:
     batches: Iterator[pa.RecordBatch]
     ignored_columns: list[str] = field(default_factory=list)
 
-    def reader(self) -> pa.RecordBatchReader:
-        return pa.RecordBatchReader.from_batches(self.schema, self.batches)
-
 
 def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:
     """Map input column names to the table's names; unknown ones are left out.

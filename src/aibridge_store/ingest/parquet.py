@@ -10,7 +10,14 @@ import pyarrow.parquet as pq
 
 from ..errors import ImportDataError
 from ..schema import Table
-from .base import Progress, Source, canonical_columns, file_size, numbered, numbered_schema
+from .base import (
+    Progress,
+    Source,
+    canonical_columns,
+    file_size,
+    numbered,
+    numbered_schema,
+)
 
 BATCH_ROWS = 1 << 17
 

@@ -15,7 +15,14 @@ import pyarrow.csv as pacsv
 
 from ..errors import ImportDataError
 from ..schema import Table
-from .base import Progress, Source, canonical_columns, numbered, numbered_schema, open_input
+from .base import (
+    Progress,
+    Source,
+    canonical_columns,
+    numbered,
+    numbered_schema,
+    open_input,
+)
 
 BLOCK_SIZE = 16 << 20
 

@@ -9,7 +9,6 @@ what the compiler turns into SQL. Source spans never take part in equality.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +34,7 @@ class BareTerm:
     span: Span | None = field(default=None, compare=False)
 
 
-Term = Union[KeyTerm, BareTerm]
+Term = KeyTerm | BareTerm
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,4 +82,4 @@ class StartsWith:
     value: object
 
 
-Filter = Union[And, Equals, AtLeast, AtMost, StartsWith]
+Filter = And | Equals | AtLeast | AtMost | StartsWith

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from lark import Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Token, Transformer, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 
 from ..errors import QuerySyntaxError, Validation
 from .ast import BareTerm, KeyTerm, Query, Span, Term

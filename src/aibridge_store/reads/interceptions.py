@@ -19,7 +19,15 @@ from ..models import InterceptionsPage
 from ..query import INTERCEPTIONS as ENDPOINT
 from ..query import And, Compiler
 from ..query.ast import Filter
-from ..schema import INTERCEPTIONS, PARENT_TIME, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
+from ..schema import (
+    INTERCEPTIONS,
+    PARENT_TIME,
+    TOKEN_USAGES,
+    TOOL_USAGES,
+    USER_PROMPTS,
+    USERS,
+    ident,
+)
 from . import jsonsql as js
 from .common import bind_context, read_snapshot
 from .pagination import parse_page
