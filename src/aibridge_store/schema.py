@@ -129,82 +129,67 @@ INTERCEPTIONS = Table(
     order_by='"started_at" DESC, "id" DESC',
 )
 
-TOKEN_USAGES = Table(
-    name="aibridge_token_usages",
-    columns=(
-        Column("id", Kind.UUID, required=True),
-        Column("interception_id", Kind.UUID, required=True),
-        Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",)),
+_ID = Column("id", Kind.UUID, required=True)
+_INTERCEPTION_ID = Column("interception_id", Kind.UUID, required=True)
+_RESPONSE_ID = Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",))
+_METADATA = Column("metadata", Kind.JSON)
+_CREATED_AT = Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",))
+
+
+def _child_table(name: str, columns: tuple[Column, ...], key: tuple[str, ...] = ("id",)) -> Table:
+    """A table of rows that belong to one interception, stored clustered by its start time."""
+    return Table(name=name, columns=columns, key=key, order_by=f'"{PARENT_TIME}" DESC NULLS LAST', parent_time=True)
+
+
+TOKEN_USAGES = _child_table(
+    "aibridge_token_usages",
+    (
+        _ID,
+        _INTERCEPTION_ID,
+        _RESPONSE_ID,
         Column("input_tokens", Kind.COUNT, required=True, aliases=("input",)),
         Column("output_tokens", Kind.COUNT, required=True, aliases=("output",)),
-        Column("metadata", Kind.JSON),
-        Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
+        _METADATA,
+        _CREATED_AT,
         Column(
             "cache_read_input_tokens",
             Kind.COUNT,
             not_null=True,
             default=_cache_from_metadata("cache_read_input", "input_cached", "prompt_cached"),
         ),
-        Column(
-            "cache_write_input_tokens",
-            Kind.COUNT,
-            not_null=True,
-            default=_cache_from_metadata("cache_creation_input"),
-        ),
+        Column("cache_write_input_tokens", Kind.COUNT, not_null=True, default=_cache_from_metadata("cache_creation_input")),
     ),
-    key=("id",),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
-    parent_time=True,
 )
 
-USER_PROMPTS = Table(
-    name="aibridge_user_prompts",
-    columns=(
-        Column("id", Kind.UUID, required=True),
-        Column("interception_id", Kind.UUID, required=True),
-        Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",)),
-        Column("prompt", Kind.TEXT, required=True),
-        Column("metadata", Kind.JSON),
-        Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
-    ),
-    key=("id",),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
-    parent_time=True,
+USER_PROMPTS = _child_table(
+    "aibridge_user_prompts",
+    (_ID, _INTERCEPTION_ID, _RESPONSE_ID, Column("prompt", Kind.TEXT, required=True), _METADATA, _CREATED_AT),
 )
 
-TOOL_USAGES = Table(
-    name="aibridge_tool_usages",
-    columns=(
-        Column("id", Kind.UUID, required=True),
-        Column("interception_id", Kind.UUID, required=True),
-        Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",)),
+TOOL_USAGES = _child_table(
+    "aibridge_tool_usages",
+    (
+        _ID,
+        _INTERCEPTION_ID,
+        _RESPONSE_ID,
         Column("server_url", Kind.TEXT),
         Column("tool", Kind.TEXT, required=True),
         Column("input", Kind.TEXT, required=True),
         Column("injected", Kind.BOOL, not_null=True, default="false"),
         Column("invocation_error", Kind.TEXT),
-        Column("metadata", Kind.JSON),
-        Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("timestamp",)),
+        _METADATA,
+        _CREATED_AT,
         Column("provider_tool_call_id", Kind.TEXT),
         Column("provider_item_id", Kind.TEXT),
     ),
-    key=("id",),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
-    parent_time=True,
 )
 
-MODEL_THOUGHTS = Table(
-    name="aibridge_model_thoughts",
-    columns=(
-        Column("interception_id", Kind.UUID, required=True),
-        Column("content", Kind.TEXT, required=True),
-        Column("metadata", Kind.JSON),
-        Column("created_at", Kind.TIMESTAMPTZ, required=True),
-    ),
+MODEL_THOUGHTS = _child_table(
+    "aibridge_model_thoughts",
+    (_INTERCEPTION_ID, Column("content", Kind.TEXT, required=True), _METADATA,
+     Column("created_at", Kind.TIMESTAMPTZ, required=True)),
     # No id in Coder's table: a thought is the same thought when all three agree.
     key=("interception_id", "created_at", "content"),
-    order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
-    parent_time=True,
 )
 
 USERS = Table(

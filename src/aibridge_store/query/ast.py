@@ -44,42 +44,34 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
-class Equals:
+class _Comparison:
+    field: str
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Equals(_Comparison):
     """``field = value`` (exact, case-sensitive)."""
 
-    field: str
-    value: object
-
 
 @dataclass(frozen=True, slots=True)
-class AtLeast:
+class AtLeast(_Comparison):
     """``field >= value`` (inclusive lower bound)."""
 
-    field: str
-    value: object
+
+@dataclass(frozen=True, slots=True)
+class AtMost(_Comparison):
+    """``field <= value`` (inclusive upper bound)."""
 
 
 @dataclass(frozen=True, slots=True)
-class AtMost:
-    """``field <= value`` (inclusive upper bound)."""
-
-    field: str
-    value: object
+class StartsWith(_Comparison):
+    """``field`` begins with ``value``; ``%`` and ``_`` in the value are plain characters."""
 
 
 @dataclass(frozen=True, slots=True)
 class And:
     items: tuple[Filter, ...] = ()
-
-
-
-
-@dataclass(frozen=True, slots=True)
-class StartsWith:
-    """``field`` begins with ``value``; ``%`` and ``_`` in the value are plain characters."""
-
-    field: str
-    value: object
 
 
 Filter = And | Equals | AtLeast | AtMost | StartsWith
