@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import duckdb
 
+from . import rollup
 from .ingest import ROW, Source
-from .schema import CHILD_TABLES, INTERCEPTIONS, PARENT_TIME, USERS, Table, ident
+from .rollup import UPDATED
+from .schema import INTERCEPTIONS, PARENT_TIME, USERS, Table, ident
 from .staging import STAGE, stage_source
 
-UPDATED = "__aibridge_updated"
 _DUPLICATE_KEYS = "__aibridge_duplicate_keys"
 _LOSERS = "__aibridge_losers"
 
@@ -46,6 +47,10 @@ class TableCounts:
 def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     """Stage, validate and merge one source; return what happened to its rows."""
     stage_source(con, source)
+    if source.table is INTERCEPTIONS:
+        rollup.touch(con, f'SELECT "id" FROM {STAGE}')
+    elif "interception_id" in source.table.column_index:
+        rollup.touch(con, f'SELECT "interception_id" FROM {STAGE}')
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
     inserted, updated = _MERGERS.get(source.table.name, _merge_insert_only)(con, source.table)
     return TableCounts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
@@ -139,23 +144,11 @@ _MERGERS = {INTERCEPTIONS.name: _merge_interceptions, USERS.name: _merge_users}
 
 def begin_import(con: duckdb.DuckDBPyConnection) -> None:
     """Set up the bookkeeping of one import call (inside its transaction)."""
-    con.execute(f'CREATE OR REPLACE TEMP TABLE {UPDATED} ("id" UUID)')
+    rollup.begin(con)
 
 
 def finish_import(con: duckdb.DuckDBPyConnection) -> None:
-    """Give child rows the start time of interceptions that arrived or changed in this import."""
-    for child in CHILD_TABLES:
-        parent_time = ident(PARENT_TIME)
-        con.execute(
-            f'UPDATE {ident(child.name)} AS c SET {parent_time} = p."started_at" '
-            f'FROM {ident(INTERCEPTIONS.name)} AS p WHERE c.{parent_time} IS NULL AND c."interception_id" = p."id"'
-        )
-        if _scalar(con, f"SELECT count(*) FROM {UPDATED}"):
-            con.execute(
-                f'UPDATE {ident(child.name)} AS c SET {parent_time} = p."started_at" '
-                f'FROM {ident(INTERCEPTIONS.name)} AS p WHERE c."interception_id" = p."id" '
-                f'AND c."interception_id" IN (SELECT "id" FROM {UPDATED}) '
-                f'AND c.{parent_time} IS DISTINCT FROM p."started_at"'
-            )
-    for name in (UPDATED, STAGE, _DUPLICATE_KEYS, _LOSERS):
+    """Bring the derived data up to date with what this import changed (see :mod:`.rollup`)."""
+    rollup.finish(con)
+    for name in (STAGE, _DUPLICATE_KEYS, _LOSERS):
         con.execute(f"DROP TABLE IF EXISTS {name}")

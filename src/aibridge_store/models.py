@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 
 def go_time_text(value: datetime) -> str:
@@ -117,3 +124,117 @@ class InterceptionsPage(_Model):
 
     count: int
     results: list[Interception]
+
+
+class _OmitsEmpty(_Model):
+    """A model some of whose keys Coder leaves out of its JSON when they have no value."""
+
+    _omit_if_none: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in self._omit_if_none:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data  # type: ignore[no-any-return]
+
+
+class TokenUsageSummary(_Model):
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_write_input_tokens: int
+
+
+class Session(_OmitsEmpty):
+    """One row of ``GET /api/v2/aibridge/sessions``: a (session id, initiator) pair."""
+
+    _omit_if_none = frozenset({"ended_at", "last_prompt"})
+
+    id: str
+    initiator: MinimalUser
+    providers: list[str]
+    models: list[str]
+    client: str | None
+    metadata: Metadata
+    started_at: Timestamp
+    ended_at: Timestamp | None = None
+    last_active_at: Timestamp
+    threads: int
+    token_usage_summary: TokenUsageSummary
+    last_prompt: str | None = None
+
+
+class SessionsPage(_Model):
+    """``GET /api/v2/aibridge/sessions``: the total ``count`` and one page of ``sessions``."""
+
+    count: int
+    sessions: list[Session]
+
+
+class TokenUsageTotals(_Model):
+    """Summed token counts and the merged integer counters of their metadata (§5.6)."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_write_input_tokens: int
+    metadata: dict[str, int]
+
+
+class ToolCall(_Model):
+    id: uuid.UUID
+    interception_id: uuid.UUID
+    provider_response_id: str
+    server_url: str
+    tool: str
+    injected: bool
+    input: str
+    metadata: Metadata | None
+    created_at: Timestamp
+
+
+class Thinking(_Model):
+    text: str
+
+
+class AgenticAction(_Model):
+    model: str
+    token_usage: TokenUsageTotals
+    tool_calls: list[ToolCall]
+    thinking: list[Thinking]
+
+
+class Thread(_OmitsEmpty):
+    _omit_if_none = frozenset({"prompt"})
+
+    id: uuid.UUID
+    prompt: str | None = None
+    model: str
+    provider: str
+    credential_kind: str
+    credential_hint: str
+    started_at: Timestamp
+    ended_at: Timestamp
+    token_usage: TokenUsageTotals
+    agentic_actions: list[AgenticAction]
+
+
+class SessionThreads(_OmitsEmpty):
+    """``GET /api/v2/aibridge/sessions/{session_id}``: a session's header and a page of threads."""
+
+    _omit_if_none = frozenset({"client", "page_started_at", "page_ended_at", "ended_at"})
+
+    id: str
+    initiator: MinimalUser
+    providers: list[str]
+    models: list[str]
+    client: str | None = None
+    metadata: Metadata
+    page_started_at: Timestamp | None = None
+    page_ended_at: Timestamp | None = None
+    started_at: Timestamp
+    ended_at: Timestamp | None = None
+    token_usage_summary: TokenUsageTotals
+    threads: list[Thread]

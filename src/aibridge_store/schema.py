@@ -12,6 +12,9 @@ from enum import Enum
 SCHEMA_VERSION = 1
 META_TABLE = "aibridge_store_meta"
 PARENT_TIME = "interception_started_at"
+"""Kept on child rows: their interception's ``started_at`` (NULL while it is unknown)."""
+LAST_PROMPT_AT = "last_prompt_at"
+"""Kept on interceptions: the ``created_at`` of their newest prompt (NULL when none)."""
 
 
 class Kind(Enum):
@@ -55,9 +58,9 @@ class Table:
     order_by: str = ""
     """Physical order of the rows one import writes, newest first, so that zone maps let the
     newest-first reads skip everything older than the page they need."""
-    parent_time: bool = False
-    """A child table: it keeps its interception's ``started_at`` in :data:`PARENT_TIME` (NULL
-    while the interception is unknown), so a page's children are found by zone maps."""
+    maintained: tuple[str, ...] = ()
+    """Internal TIMESTAMPTZ columns the merge keeps up to date (:data:`PARENT_TIME`,
+    :data:`LAST_PROMPT_AT`); imports never write them."""
     column_index: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +70,12 @@ class Table:
             for alias in column.aliases:
                 index.setdefault(alias, column)
         object.__setattr__(self, "column_index", index)
+
+    @property
+    def parent_time(self) -> bool:
+        """A child table: rows keep their interception's start time, so a page's children are
+        found by zone maps."""
+        return PARENT_TIME in self.maintained
 
     @property
     def stored_columns(self) -> tuple[str, ...]:
@@ -79,8 +88,7 @@ class Table:
             for c in self.columns
         ]
         parts += [f'"{name}" {kind.sql_type} NOT NULL' for name, kind, _ in self.derived]
-        if self.parent_time:
-            parts.append(f'"{PARENT_TIME}" TIMESTAMPTZ')
+        parts += [f'"{name}" TIMESTAMPTZ' for name in self.maintained]
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(parts) + "\n)"
 
 
@@ -127,6 +135,7 @@ INTERCEPTIONS = Table(
         ),
     ),
     order_by='"started_at" DESC, "id" DESC',
+    maintained=(LAST_PROMPT_AT,),
 )
 
 _ID = Column("id", Kind.UUID, required=True)
@@ -138,7 +147,8 @@ _CREATED_AT = Column("created_at", Kind.TIMESTAMPTZ, required=True, aliases=("ti
 
 def _child_table(name: str, columns: tuple[Column, ...], key: tuple[str, ...] = ("id",)) -> Table:
     """A table of rows that belong to one interception, stored clustered by its start time."""
-    return Table(name=name, columns=columns, key=key, order_by=f'"{PARENT_TIME}" DESC NULLS LAST', parent_time=True)
+    return Table(name=name, columns=columns, key=key, order_by=f'"{PARENT_TIME}" DESC NULLS LAST',
+                 maintained=(PARENT_TIME,))
 
 
 TOKEN_USAGES = _child_table(
@@ -220,6 +230,37 @@ INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 """ART indexes (name, table, columns): point look-ups by id (cursors, users)."""
 
 
+SESSION_ROLLUP = "aibridge_session_rollup"
+"""One row per (session_id, initiator_id) with ended interceptions: the session's aggregates
+over all of them, rebuilt for every session an import touches."""
+CATALOG = "aibridge_catalog"
+"""Distinct (kind, value, initiator) of ended interceptions: kind 'model' or 'client' (the
+client coalesced to 'Unknown'). Ended interceptions never change, so it only grows."""
+
+DERIVED_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS "{SESSION_ROLLUP}" (
+  "session_id" VARCHAR NOT NULL,
+  "initiator_id" UUID NOT NULL,
+  "started_at" TIMESTAMPTZ NOT NULL,
+  "ended_at" TIMESTAMPTZ NOT NULL,
+  "threads" BIGINT NOT NULL,
+  "max_prompt_at" TIMESTAMPTZ,
+  "last_active_at" TIMESTAMPTZ NOT NULL,
+  "providers" VARCHAR[] NOT NULL,
+  "models" VARCHAR[] NOT NULL,
+  "client" VARCHAR,
+  "metadata" JSON,
+  "input_tokens" BIGINT NOT NULL,
+  "output_tokens" BIGINT NOT NULL,
+  "cache_read_input_tokens" BIGINT NOT NULL,
+  "cache_write_input_tokens" BIGINT NOT NULL,
+  "last_prompt" VARCHAR
+)""",
+    f'CREATE TABLE IF NOT EXISTS "{CATALOG}" ("kind" VARCHAR NOT NULL, "value" VARCHAR NOT NULL, '
+    '"initiator_id" UUID NOT NULL)',
+)
+
+
 def ident(name: str) -> str:
     """Quote an identifier from our own registry for SQL."""
     return '"' + name.replace('"', '""') + '"'
@@ -231,6 +272,7 @@ def ddl_statements() -> list[str]:
         f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)'
     ]
     statements += [table.ddl() for table in TABLES.values()]
+    statements += list(DERIVED_DDL)
     statements += [
         f"CREATE INDEX IF NOT EXISTS {ident(name)} ON {ident(table)} ({', '.join(map(ident, cols))})"
         for name, table, cols in INDEXES

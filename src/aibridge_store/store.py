@@ -25,7 +25,7 @@ from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident
 
 if TYPE_CHECKING:
     from .auth import Actor
-    from .models import InterceptionsPage
+    from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 
 @dataclass
@@ -252,3 +252,68 @@ class Store:
 
         with self._lock:
             return list_interceptions(self._con, q, limit=limit, offset=offset, after_id=after_id, actor=actor)
+
+    def list_sessions(
+        self,
+        q: str = "",
+        *,
+        limit: int | str | None = None,
+        offset: int | str = 0,
+        after_session_id: str | None = None,
+        actor: Actor | None = None,
+    ) -> SessionsPage:
+        """List sessions, most recently active first, as ``GET /api/v2/aibridge/sessions`` does.
+
+        A session is a (session id, initiator) pair: two users sharing a client session id get
+        two sessions with the same id. Filters choose which interceptions count for
+        ``started_at``, ``ended_at``, ``threads`` and ``last_active_at``; the other fields always
+        cover the whole session.
+        """
+        from .reads.sessions import list_sessions
+
+        with self._lock:
+            return list_sessions(
+                self._con, q, limit=limit, offset=offset, after_session_id=after_session_id, actor=actor
+            )
+
+    def get_session_threads(
+        self,
+        session_id: str,
+        *,
+        after_id: Any = None,
+        before_id: Any = None,
+        limit: int | str | None = None,
+        actor: Actor | None = None,
+    ) -> SessionThreads:
+        """A session's threads, oldest first, as ``GET /api/v2/aibridge/sessions/{session_id}``.
+
+        ``session_id`` is a session id or the UUID of any interception in the session.
+        ``after_id`` gives the threads right after that interception's thread, ``before_id``
+        those right before it; ``limit`` is 1-200 (default 50).
+        """
+        from .reads.threads import get_session_threads
+
+        with self._lock:
+            return get_session_threads(
+                self._con, session_id, after_id=after_id, before_id=before_id, limit=limit, actor=actor
+            )
+
+    def list_models(
+        self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
+    ) -> list[str]:
+        """Distinct models of ended interceptions, sorted; ``q`` is a prefix (``model:`` or bare)."""
+        from .query import MODELS
+        from .reads.catalog import list_catalog
+
+        with self._lock:
+            return list_catalog(self._con, MODELS, q, limit=limit, offset=offset, actor=actor)
+
+    def list_clients(
+        self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
+    ) -> list[str]:
+        """Distinct clients of ended interceptions (a missing client is "Unknown"), sorted."""
+        from .query import CLIENTS
+        from .reads.catalog import list_catalog
+
+        with self._lock:
+            return list_catalog(self._con, CLIENTS, q, limit=limit, offset=offset, actor=actor)

@@ -1,0 +1,40 @@
+"""``GET /api/v2/aibridge/models`` and ``/clients`` (coder-semantics.md §6–7, decisions 5 and 7).
+
+Both read the catalog of distinct models and clients of ended interceptions (kept per initiator,
+so a member's list holds only their own). The prefix match takes ``%`` and ``_`` literally.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ..auth import LOCAL_ADMIN, Actor
+from ..query import CLIENTS, MODELS, Compiler, Endpoint
+from ..schema import CATALOG, ident
+from .common import bind_context
+from .interceptions import with_scope
+from .pagination import parse_page
+
+_KINDS = {MODELS.name: ("model", "model"), CLIENTS.name: ("client", "client")}
+
+
+def list_catalog(
+    con: duckdb.DuckDBPyConnection,
+    endpoint: Endpoint,
+    q: str,
+    *,
+    limit: int | str | None,
+    offset: int | str | None,
+    actor: Actor | None,
+) -> list[str]:
+    """Distinct values in byte order, ``[]`` when nothing matches."""
+    actor = actor or LOCAL_ADMIN
+    page = parse_page(limit, offset, None)
+    filters = with_scope(bind_context(con, actor, q, endpoint), actor)
+    kind, column = _KINDS[endpoint.name]
+    compiler = Compiler(table_alias="c")
+    entries = (f'(SELECT "value" AS {ident(column)}, "initiator_id" FROM {ident(CATALOG)} '
+               f"WHERE \"kind\" = {compiler.param(kind)})")
+    sql = (f"SELECT DISTINCT c.{ident(column)} FROM {entries} AS c WHERE {compiler.compile(filters)} "
+           f"ORDER BY c.{ident(column)} LIMIT {compiler.param(page.limit)} OFFSET {compiler.param(page.offset)}")
+    return [row[0] for row in con.execute(sql, compiler.params).fetchall()]
