@@ -1,0 +1,114 @@
+"""The derived data (session rollup, catalog, child start times, last prompt times) always equals a
+from-scratch computation, whatever sequence of imports built the store."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pyarrow as pa
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from aibridge_store import ImportDataError, Store
+from aibridge_store.rollup import rebuild_sessions_sql
+from tests.conftest import USER_A, USER_B, interception, prompt, token, ts, uid
+
+
+def _sorted(rows: list[tuple[Any, ...]]) -> list[str]:
+    return sorted(map(repr, rows))
+
+
+class ImportSequence(RuleBasedStateMachine):
+    """Random imports of interceptions (roots, children, in flight, ending later) and children,
+    duplicated and out of order; after each, the derived tables equal a rebuild."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = Store.open()
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    @rule(
+        n=st.integers(1, 12),
+        root=st.one_of(st.none(), st.integers(1, 12)),
+        session=st.sampled_from([None, "s1", "s2"]),
+        ended=st.booleans(),
+        user=st.sampled_from([USER_A, USER_B]),
+        model=st.sampled_from(["a", "b", "c"]),
+        client=st.sampled_from([None, "Unknown", "Cursor"]),
+        start=st.integers(0, 30),
+    )
+    def import_interception(self, n: int, root: int | None, session: str | None, ended: bool, user: uuid.UUID,
+                            model: str, client: str | None, start: int) -> None:
+        row = interception(n, started_at=ts(start), ended_at=ts(start + 3) if ended else None,
+                           client_session_id=session, initiator_id=str(user), model=model, client=client,
+                           thread_root_id=str(uid(root)) if root and root != n else None)
+        self.store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([row]))
+
+    @rule(n=st.integers(1, 30), of=st.integers(1, 12), tokens=st.integers(0, 50), seconds=st.integers(0, 40))
+    def import_token(self, n: int, of: int, tokens: int, seconds: int) -> None:
+        row = token(n, of, input_tokens=tokens, created_at=ts(seconds))
+        self.store.import_arrow("aibridge_token_usages", pa.Table.from_pylist([row]))
+
+    @rule(n=st.integers(1, 30), of=st.integers(1, 12), text=st.sampled_from(["", "hi", "again"]),
+          seconds=st.integers(0, 40))
+    def import_prompt(self, n: int, of: int, text: str, seconds: int) -> None:
+        row = prompt(n, of, text, created_at=ts(seconds))
+        self.store.import_arrow("aibridge_user_prompts", pa.Table.from_pylist([row]))
+
+    @rule(n=st.integers(1, 12))
+    def failed_import_changes_nothing(self, n: int) -> None:
+        before = self._derived()
+        try:
+            self.store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([interception(n, started_at="bad")]))
+        except ImportDataError:
+            pass
+        assert self._derived() == before
+
+    def _derived(self) -> list[list[str]]:
+        con = self.store.connection
+        return [_sorted(con.execute("SELECT * FROM aibridge_session_rollup").fetchall()),
+                _sorted(con.execute("SELECT * FROM aibridge_catalog").fetchall())]
+
+    @invariant()
+    def rollup_equals_a_rebuild(self) -> None:
+        con = self.store.connection
+        stored = _sorted(con.execute("SELECT * FROM aibridge_session_rollup").fetchall())
+        rebuilt = _sorted(con.execute(rebuild_sessions_sql()).fetchall())
+        assert stored == rebuilt
+
+    @invariant()
+    def catalog_equals_a_rebuild(self) -> None:
+        con = self.store.connection
+        stored = _sorted(con.execute("SELECT * FROM aibridge_catalog").fetchall())
+        rebuilt = _sorted(con.execute(
+            "SELECT DISTINCT 'model', model, initiator_id FROM aibridge_interceptions WHERE ended_at IS NOT NULL "
+            "UNION SELECT DISTINCT 'client', COALESCE(client, 'Unknown'), initiator_id FROM aibridge_interceptions "
+            "WHERE ended_at IS NOT NULL").fetchall())
+        assert stored == rebuilt
+
+    @invariant()
+    def child_and_prompt_times_are_current(self) -> None:
+        con = self.store.connection
+        stale = con.execute(
+            "SELECT count(*) FROM aibridge_token_usages t LEFT JOIN aibridge_interceptions i ON i.id = t.interception_id "
+            "WHERE t.interception_started_at IS DISTINCT FROM i.started_at").fetchone()
+        assert stale == (0,)
+        stale = con.execute(
+            "SELECT count(*) FROM aibridge_interceptions i LEFT JOIN (SELECT interception_id, max(created_at) m "
+            "FROM aibridge_user_prompts GROUP BY 1) p ON p.interception_id = i.id "
+            "WHERE i.last_prompt_at IS DISTINCT FROM p.m").fetchone()
+        assert stale == (0,)
+
+    @invariant()
+    def sessions_list_agrees_with_the_rollup(self) -> None:
+        page = self.store.list_sessions(limit=1000)
+        count = self.store.connection.execute("SELECT count(*) FROM aibridge_session_rollup").fetchone()
+        assert (page.count,) == count and len(page.sessions) == page.count
+
+
+TestImportSequence = ImportSequence.TestCase
+TestImportSequence.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
