@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run aibridge_store on a machine with nothing but Python 3.11+.
 
-    python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then the first page of interceptions
+    python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then first pages of interceptions and sessions
     python3 dev.py test    # the whole test suite
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
 
@@ -55,6 +55,7 @@ def demo(args: list[str]) -> None:
         run(PYTHON, "benchmarks/generate.py", data, "--interceptions", "20000")
     run(BIN / "aibridge-store", "--db", db, "import", data)
     run(BIN / "aibridge-store", "--db", db, "interceptions", "--limit", "10", *args)
+    run(BIN / "aibridge-store", "--db", db, "sessions", "--limit", "5")
 
 
 def test(args: list[str]) -> None:

@@ -81,3 +81,47 @@ def test_bad_row_error_from_the_command_line(tmp_path: Path, capsys: pytest.Capt
     assert main(["--db", str(tmp_path / "a.duckdb"), "import", "--quiet", str(tmp_path / "export")]) == 1
     err = capsys.readouterr().err
     assert "aibridge_interceptions.csv, row 2, column 'started_at': cannot read 'soon'" in err
+
+
+@pytest.fixture
+def sessions_db(tmp_path: Path) -> Path:
+    rows = [interception(1, client_session_id="s-1"), interception(2, client_session_id="s-1", thread_root_id=str(uid(1))),
+            interception(3, client_session_id="s-2", client=None, model="gpt-5")]
+    export_dir(tmp_path / "export", rows, prompts=[prompt(1, 1, "hello there")], tokens=[token(1, 2)])
+    path = tmp_path / "s.duckdb"
+    assert main(["--db", str(path), "import", "--quiet", str(tmp_path / "export")]) == 0
+    return path
+
+
+def test_sessions_table_and_json(sessions_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aibridge_store import Store
+
+    assert main(["--db", str(sessions_db), "sessions", "--limit", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["last_active_at", "session", "initiator"]
+    assert out[2].split()[1] == "s-2" and out[-1] == "1-1 of 2 session(s); next page: --after-session-id s-2"
+    assert main(["--db", str(sessions_db), "sessions", "-q", "model:gpt-5", "--json"]) == 0
+    with Store.open(sessions_db, read_only=True) as store:
+        assert json.loads(capsys.readouterr().out) == store.list_sessions("model:gpt-5").model_dump(mode="json")
+
+
+def test_session_threads_table_and_json(sessions_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aibridge_store import Store
+
+    assert main(["--db", str(sessions_db), "session", "s-1"]) == 0
+    out = capsys.readouterr().out
+    assert "session s-1 by alice" in out and "hello there" in out and str(uid(1)) in out
+    assert main(["--db", str(sessions_db), "session", str(uid(2)), "--json"]) == 0
+    with Store.open(sessions_db, read_only=True) as store:
+        assert json.loads(capsys.readouterr().out) == store.get_session_threads("s-1").model_dump(mode="json")
+    assert main(["--db", str(sessions_db), "session", "nope"]) == 1
+    assert "Session not found." in capsys.readouterr().err
+
+
+def test_models_and_clients(sessions_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(sessions_db), "models"]) == 0
+    assert capsys.readouterr().out.split() == ["claude-opus-4-5", "gpt-5"]
+    assert main(["--db", str(sessions_db), "clients", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["Claude Code", "Unknown"]
+    assert main(["--db", str(sessions_db), "models", "-q", "nothing"]) == 0
+    assert capsys.readouterr().out.strip() == "no models"

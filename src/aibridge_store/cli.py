@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from .errors import AibridgeStoreError
-from .models import InterceptionsPage, go_time_text
+from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
 from .store import ImportSummary, Store
 
 DEFAULT_DB = "aibridge.duckdb"
@@ -111,6 +111,63 @@ def render_interceptions(page: InterceptionsPage, offset: int) -> str:
     return table + footer
 
 
+def render_sessions(page: SessionsPage, offset: int) -> str:
+    rows = [
+        (
+            go_time_text(s.last_active_at),
+            s.id,
+            s.initiator.username or str(s.initiator.id)[:8],
+            s.client if s.client is not None else "-",
+            s.threads,
+            ",".join(s.models),
+            s.token_usage_summary.input_tokens,
+            s.token_usage_summary.output_tokens,
+            _short(s.last_prompt, 40),
+        )
+        for s in page.sessions
+    ]
+    table = _table(
+        ("last_active_at", "session", "initiator", "client", "threads", "models", "in", "out", "last prompt"),
+        rows,
+        right={4, 6, 7},
+    )
+    shown = f"{offset + 1}-{offset + len(page.sessions)}" if page.sessions else "none"
+    footer = f"\n{shown} of {page.count} session(s)"
+    if page.sessions and offset + len(page.sessions) < page.count:
+        footer += f"; next page: --after-session-id {page.sessions[-1].id}"
+    return table + footer
+
+
+def render_threads(page: SessionThreads) -> str:
+    summary = page.token_usage_summary
+    head = [
+        f"session {page.id} by {page.initiator.username or page.initiator.id}, client {page.client or '-'}",
+        f"providers {', '.join(page.providers)}; models {', '.join(page.models)}",
+        f"{go_time_text(page.started_at)} .. {go_time_text(page.ended_at) if page.ended_at else '-'}; "
+        f"tokens in {summary.input_tokens}, out {summary.output_tokens}, cache read "
+        f"{summary.cache_read_input_tokens}, cache write {summary.cache_write_input_tokens}",
+        "",
+    ]
+    rows = [
+        (
+            go_time_text(t.started_at),
+            str(t.id),
+            t.model,
+            len(t.agentic_actions),
+            sum(len(a.tool_calls) for a in t.agentic_actions),
+            t.token_usage.input_tokens,
+            t.token_usage.output_tokens,
+            _short(t.prompt, 40),
+        )
+        for t in page.threads
+    ]
+    table = _table(("started_at", "thread", "model", "actions", "tools", "in", "out", "prompt"), rows, right={3, 4, 5, 6})
+    footer = f"\n{len(page.threads)} thread(s)"
+    if page.threads:
+        footer += f"; next: --after-id {page.threads[-1].id}"
+    return "\n".join(head) + table + footer
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aibridge-store", description="Fast, exact answers about Coder AI Bridge data."
@@ -130,6 +187,24 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--offset", default=None, help="rows to skip (not with --after-id)")
     lst.add_argument("--after-id", default=None, help="cursor: the last id of the previous page")
     lst.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+    ses = commands.add_parser("sessions", help="list sessions, most recently active first")
+    ses.add_argument("-q", "--query", default="", help='search, e.g. \'client:"Claude Code" model:gpt-5\'')
+    ses.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
+    ses.add_argument("--offset", default=None, help="rows to skip (not with --after-session-id)")
+    ses.add_argument("--after-session-id", default=None, help="cursor: the last session id of the previous page")
+    ses.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+    one = commands.add_parser("session", help="one session's threads, oldest first")
+    one.add_argument("session_id", help="a session id, or the id of any interception in the session")
+    one.add_argument("--after-id", default=None, help="the threads after this interception's thread")
+    one.add_argument("--before-id", default=None, help="the threads before this interception's thread")
+    one.add_argument("--limit", default=None, help="threads per page (1-200, default 50)")
+    one.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+    for name, key in (("models", "model"), ("clients", "client")):
+        cat = commands.add_parser(name, help=f"distinct {name} of ended interceptions")
+        cat.add_argument("-q", "--query", default="", help=f"a {key} prefix ({key}:PREFIX or PREFIX)")
+        cat.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
+        cat.add_argument("--offset", default=None, help="rows to skip")
+        cat.add_argument("--json", action="store_true", help="print the API's JSON exactly")
     return parser
 
 
@@ -138,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "import":
             return _import(args)
-        return _interceptions(args)
+        return _READS[args.command](args)
     except AibridgeStoreError as e:
         print(f"aibridge-store: error: {e}", file=sys.stderr)
         return 1
@@ -161,16 +236,66 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reader(args: argparse.Namespace) -> Store:
+    return Store.open(args.db, read_only=os.path.exists(args.db))
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
 def _interceptions(args: argparse.Namespace) -> int:
-    with Store.open(args.db, read_only=os.path.exists(args.db)) as store:
-        page = store.list_interceptions(
-            args.query, limit=args.limit, offset=args.offset, after_id=args.after_id
-        )
+    with _reader(args) as store:
+        page = store.list_interceptions(args.query, limit=args.limit, offset=args.offset, after_id=args.after_id)
     if args.json:
-        print(json.dumps(page.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        _print_json(page.model_dump(mode="json"))
     else:
         print(render_interceptions(page, int(args.offset or 0)))
     return 0
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    with _reader(args) as store:
+        page = store.list_sessions(
+            args.query, limit=args.limit, offset=args.offset, after_session_id=args.after_session_id
+        )
+    if args.json:
+        _print_json(page.model_dump(mode="json"))
+    else:
+        print(render_sessions(page, int(args.offset or 0)))
+    return 0
+
+
+def _session(args: argparse.Namespace) -> int:
+    with _reader(args) as store:
+        page = store.get_session_threads(
+            args.session_id, after_id=args.after_id, before_id=args.before_id, limit=args.limit
+        )
+    if args.json:
+        _print_json(page.model_dump(mode="json"))
+    else:
+        print(render_threads(page))
+    return 0
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    with _reader(args) as store:
+        listing = store.list_models if args.command == "models" else store.list_clients
+        values = listing(args.query, limit=args.limit, offset=args.offset)
+    if args.json:
+        _print_json(values)
+    else:
+        print("\n".join(v if v else '""' for v in values) if values else f"no {args.command}")
+    return 0
+
+
+_READS = {
+    "interceptions": _interceptions,
+    "sessions": _sessions,
+    "session": _session,
+    "models": _catalog,
+    "clients": _catalog,
+}
 
 
 if __name__ == "__main__":
