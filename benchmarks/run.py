@@ -142,6 +142,63 @@ def read_cases(store: Store) -> dict[str, Callable[[], object]]:
     return cases
 
 
+def session_cases(store: Store) -> dict[str, Callable[[], object]]:
+    con = store.connection
+    size = max(1, min(100, store.list_sessions(limit=1).count // 3))  # tiny datasets still have a page 3
+    first = store.list_sessions(limit=size)
+    third_cursor = store.list_sessions(limit=size, after_session_id=first.sessions[-1].id).sessions[-1].id
+    model = con.execute("SELECT model FROM aibridge_interceptions GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    largest = con.execute("SELECT session_id FROM aibridge_session_rollup ORDER BY threads DESC LIMIT 1").fetchone()[0]
+    return {
+        "sessions first page": lambda: store.list_sessions(limit=100),
+        "sessions cursor page 3": lambda: store.list_sessions(limit=size, after_session_id=third_cursor),
+        "sessions count": lambda: store.list_sessions(limit=1).count,
+        'sessions client:"Claude Code"': lambda: store.list_sessions('client:"Claude Code"', limit=100),
+        f'sessions model:"{model}"': lambda: store.list_sessions(f'model:"{model}"', limit=100),
+        "threads page (50, largest)": lambda: store.get_session_threads(largest, limit=50),
+        "models": lambda: store.list_models(),
+        "clients": lambda: store.list_clients(),
+    }
+
+
+def bench_incremental(db: Path, data: Path) -> dict[str, float]:
+    """Imports that change a loaded store: a re-import, in-flight interceptions ending, late
+    children. Each is checked to leave the session rollup equal to a rebuild."""
+    import pyarrow as pa
+
+    from aibridge_store.rollup import rebuild_sessions_sql
+
+    figures: dict[str, float] = {}
+    with Store.open(db) as store:
+        con = store.connection
+
+        def exact() -> bool:
+            stored = con.execute("SELECT count(*) FROM (SELECT * FROM aibridge_session_rollup EXCEPT ALL "
+                                 f"SELECT * FROM ({rebuild_sessions_sql()}))").fetchone()[0]
+            rebuilt = con.execute(f"SELECT count(*) FROM ({rebuild_sessions_sql()}) EXCEPT ALL "
+                                  "SELECT count(*) FROM aibridge_session_rollup").fetchone()
+            return stored == 0 and rebuilt is None
+
+        started = time.perf_counter()
+        store.import_path(data)
+        figures["re-import (unchanged)"] = time.perf_counter() - started
+        ending = con.sql(
+            "SELECT * EXCLUDE (session_id, last_prompt_at) REPLACE (started_at + INTERVAL 90 SECOND AS ended_at) "
+            "FROM aibridge_interceptions WHERE ended_at IS NULL").to_arrow_table()
+        started = time.perf_counter()
+        store.import_arrow("aibridge_interceptions", ending)
+        figures[f"{ending.num_rows:,} in-flight interceptions end"] = time.perf_counter() - started
+        late = con.sql(
+            "SELECT md5('late' || id)::UUID AS id, id AS interception_id, 'msg_late' AS provider_response_id, "
+            "7 AS input_tokens, 3 AS output_tokens, '{}' AS metadata, ended_at AS created_at "
+            "FROM aibridge_interceptions WHERE ended_at IS NOT NULL USING SAMPLE 10000 ROWS").to_arrow_table()
+        started = time.perf_counter()
+        store.import_arrow("aibridge_token_usages", pa.Table.from_batches(late.to_batches(), late.schema))
+        figures[f"{late.num_rows:,} late token usages"] = time.perf_counter() - started
+        figures["exact after all three"] = float(exact())
+    return figures
+
+
 _BARE_PAGE = ('SELECT * FROM aibridge_interceptions WHERE ended_at IS NOT NULL '
               'ORDER BY started_at DESC, id DESC LIMIT 100')
 
@@ -150,7 +207,7 @@ def bench_reads(db: Path, repeat: int) -> dict[str, dict[str, float]]:
     results = {}
     with Store.open(db, read_only=True) as store:
         baseline, _ = _time(lambda: store.connection.execute(_BARE_PAGE).fetchall(), repeat)
-        for name, fn in read_cases(store).items():
+        for name, fn in {**read_cases(store), **session_cases(store)}.items():
             median, spread = _time(fn, repeat)
             results[name] = {"median_ms": median, "spread_ms": spread, "baseline_ms": baseline,
                              "ratio": median / baseline}
@@ -183,11 +240,17 @@ def main(argv: list[str] | None = None) -> int:
             db = next(work.glob("ours-*.duckdb"))
             reads_report = bench_reads(db, args.repeat)
             report[f"reads {size}"] = reads_report
-            print(f"\n== list_interceptions, {size:,} interceptions, median of {args.repeat} after a warm-up")
-            print(f"   {'case':<24}{'median ms':>10}{'spread ms':>11}{'bare SQL ms':>12}{'ratio':>7}")
+            print(f"\n== reads, {size:,} interceptions, median of {args.repeat} after a warm-up (ms)")
+            print(f"   {'case':<32}{'median ms':>10}{'spread ms':>11}{'bare SQL ms':>12}{'ratio':>7}")
             for name, r in reads_report.items():
-                print(f"   {name:<24}{r['median_ms']:>10.2f}{r['spread_ms']:>11.2f}{r['baseline_ms']:>12.2f}"
+                print(f"   {name:<32}{r['median_ms']:>10.2f}{r['spread_ms']:>11.2f}{r['baseline_ms']:>12.2f}"
                       f"{r['ratio']:>7.1f}")
+            incremental = bench_incremental(db, dataset(size, args.formats[0], args.seed, args.data_dir))
+            report[f"incremental {size}"] = incremental
+            print(f"\n== incremental imports into the {size:,}-interception store (seconds)")
+            for name, value in incremental.items():
+                shown = ("yes" if value else "NO") if name.startswith("exact") else f"{value:.2f} s"
+                print(f"   {name:<40}{shown:>10}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -17,9 +17,11 @@ def test_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
     )
     out = result.stdout
     for case in ("import parquet", "import csv", "first page", "filter client", "cursor page 3", "offset 5000",
-                 "count"):
+                 "count", "sessions first page", "threads page", "models", "clients", "re-import",
+                 "in-flight interceptions end", "late token usages"):
         assert case in out, case
-    assert (tmp_path / "figures.json").read_text().count("median_ms") == 11
+    assert (tmp_path / "figures.json").read_text().count("median_ms") == 19
+    assert "exact after all three                          yes" in out
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
