@@ -89,7 +89,8 @@ WITH rows AS (
     WHERE i."ended_at" IS NOT NULL
 ),
 base AS (
-    SELECT "session_id", "initiator_id", min("started_at") AS started_at, max("ended_at") AS ended_at,
+    SELECT "session_id", "initiator_id", min("started_at") AS started_at, max("started_at") AS last_started_at,
+           max("ended_at") AS ended_at,
            count(*) FILTER (WHERE "thread_root_id" IS NULL) AS threads,
            list_sort(list_distinct(list("provider"))) AS providers,
            list_sort(list_distinct(list("model"))) AS models,
@@ -112,7 +113,7 @@ prompts AS (
     JOIN rows AS r ON p."interception_id" = r."id" AND p.{ident(PARENT_TIME)} = r."started_at"
     GROUP BY ALL
 )
-SELECT b."session_id", b."initiator_id", b.started_at, b.ended_at, b.threads, p.max_prompt_at,
+SELECT b."session_id", b."initiator_id", b.started_at, b.last_started_at, b.ended_at, b.threads, p.max_prompt_at,
        COALESCE(p.max_prompt_at, b.started_at), b.providers, b.models, b.client, b.metadata,
        COALESCE(t.input_tokens, 0), COALESCE(t.output_tokens, 0), COALESCE(t.cache_read, 0),
        COALESCE(t.cache_write, 0), p.last_prompt

@@ -242,6 +242,7 @@ DERIVED_DDL = (
   "session_id" VARCHAR NOT NULL,
   "initiator_id" UUID NOT NULL,
   "started_at" TIMESTAMPTZ NOT NULL,
+  "last_started_at" TIMESTAMPTZ NOT NULL,
   "ended_at" TIMESTAMPTZ NOT NULL,
   "threads" BIGINT NOT NULL,
   "max_prompt_at" TIMESTAMPTZ,

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -56,14 +56,15 @@ def get_session_threads(
         raise PaginationError("Cannot use both after_id and before_id in the same request.")
     size = _thread_limit(limit)
     with read_snapshot(con):
-        sid, initiator = _find_session(con, str(session_id), actor)
-        header = _session_row(con, sid, initiator)
+        header = _find_session(con, str(session_id), actor)
+        session = _Session(header[0], *header[-3:])
         cursor = None
         if after is not None or before is not None:
-            cursor = _cursor_position(con, "after_id" if after else "before_id", after or before, sid, initiator, actor)  # type: ignore[arg-type]
-        rows = _thread_rows(con, sid, initiator, cursor, after is None and before is not None, size)
-        children = _children(con, rows)
-        summary_metadata = merge_token_metadata(_session_token_metadata(con, sid, initiator))
+            name = "after_id" if after is not None else "before_id"
+            cursor = _cursor_position(con, name, after or before, session, actor)  # type: ignore[arg-type]
+        rows = _thread_rows(con, session, cursor, after is None and before is not None, size)
+        children = _children(con, session, rows)
+        summary_metadata = merge_token_metadata(_session_token_metadata(con, session))
     return SessionThreads.model_validate(_response(header, rows, children, summary_metadata))
 
 
@@ -103,47 +104,61 @@ def _visible(compiler: Compiler, actor: Actor) -> str:
     return f" AND {compiler.compile(scope)}" if scope is not None else ""
 
 
-def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> tuple[str, uuid.UUID]:
-    """(session_id, initiator) for a session id, or for the UUID of any interception in it.
+_HEADER = (
+    'r."session_id", CAST(r."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", r."providers", '
+    'r."models", r."client", CAST(r."metadata" AS VARCHAR), '
+    f'{js.go_time("r.started_at")}, {js.go_time("r.ended_at")}, r."input_tokens", r."output_tokens", '
+    'r."cache_read_input_tokens", r."cache_write_input_tokens", r."initiator_id", r."started_at", r."last_started_at"'
+)
+
+
+def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> tuple[Any, ...]:
+    """The session row of a session id, or of the UUID of any interception in the session.
 
     When users share a session id, the most recently active session supplies the page.
     """
     compiler = Compiler(table_alias="r")
+    users = f'LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id"'
     row = con.execute(
-        f'SELECT r."session_id", r."initiator_id" FROM {_R} AS r WHERE r."session_id" = {compiler.param(path)}'
+        f'SELECT {_HEADER} FROM {_R} AS r {users} WHERE r."session_id" = {compiler.param(path)}'
         f'{_visible(compiler, actor)} ORDER BY r."last_active_at" DESC, r."initiator_id" DESC LIMIT 1',
         compiler.params,
     ).fetchone()
     if row is not None:
-        return row[0], row[1]
+        return row
     interception = parse_go_uuid(path)
     if interception is not None:
         compiler = Compiler(table_alias="i")
         row = con.execute(
-            f'SELECT r."session_id", r."initiator_id" FROM {_I} AS i JOIN {_R} AS r '
-            f'ON r."session_id" = i."session_id" AND r."initiator_id" = i."initiator_id" '
+            f'SELECT {_HEADER} FROM {_I} AS i JOIN {_R} AS r '
+            f'ON r."session_id" = i."session_id" AND r."initiator_id" = i."initiator_id" {users} '
             f'WHERE i."id" = {compiler.param(interception)}{_visible(compiler, actor)}',
             compiler.params,
         ).fetchone()
         if row is not None:
-            return row[0], row[1]
+            return row
     raise NotFoundError("Session not found.")
 
 
-def _session_row(con: duckdb.DuckDBPyConnection, sid: str, initiator: uuid.UUID) -> tuple[Any, ...]:
-    return con.execute(  # type: ignore[return-value]
-        f'SELECT r."session_id", CAST(r."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", '
-        f'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR), '
-        f'{js.go_time("r.started_at")}, {js.go_time("r.ended_at")}, r."input_tokens", r."output_tokens", '
-        f'r."cache_read_input_tokens", r."cache_write_input_tokens" '
-        f'FROM {_R} AS r LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id" '
-        f'WHERE r."session_id" = $1 AND r."initiator_id" = $2',
-        [sid, initiator],
-    ).fetchone()
+class _Session(NamedTuple):
+    """Where a session's ended interceptions are: its key and the span of their start times."""
+
+    id: str
+    initiator: uuid.UUID
+    first_start: Any
+    last_start: Any
+
+    def where(self, alias: str = "i") -> tuple[str, list[Any]]:
+        """SQL selecting the session's ended rows (the time span lets zone maps skip the rest)."""
+        return (
+            f'{alias}."ended_at" IS NOT NULL AND {alias}."started_at" BETWEEN $1 AND $2 '
+            f'AND {alias}."session_id" = $3 AND {alias}."initiator_id" = $4',
+            [self.first_start, self.last_start, self.id, self.initiator],
+        )
 
 
 def _cursor_position(
-    con: duckdb.DuckDBPyConnection, name: str, cursor: uuid.UUID, sid: str, initiator: uuid.UUID, actor: Actor
+    con: duckdb.DuckDBPyConnection, name: str, cursor: uuid.UUID, session: _Session, actor: Actor
 ) -> tuple[Any, uuid.UUID]:
     """The cursor interception's (started_at, id); it must be visible and in this session."""
     compiler = Compiler(table_alias="i")
@@ -156,10 +171,10 @@ def _cursor_position(
         raise PaginationError(
             "Invalid pagination cursor.", detail=f"{name}: interception {cursor} not found: invalid pagination cursor"
         )
-    if row[1] != sid or row[2] != initiator:
+    if row[1] != session.id or row[2] != session.initiator:
         raise PaginationError(
             "Invalid pagination cursor.",
-            detail=f"{name}: interception {cursor} does not belong to session {sid}: invalid pagination cursor",
+            detail=f"{name}: interception {cursor} does not belong to session {session.id}: invalid pagination cursor",
         )
     return row[0], cursor
 
@@ -173,8 +188,7 @@ _ROW_COLUMNS = (
 
 def _thread_rows(
     con: duckdb.DuckDBPyConnection,
-    sid: str,
-    initiator: uuid.UUID,
+    session: _Session,
     cursor: tuple[Any, uuid.UUID] | None,
     backwards: bool,
     size: int,
@@ -184,62 +198,92 @@ def _thread_rows(
     Threads are listed oldest first; ``after_id`` gives the ``size`` threads right after the
     cursor, ``before_id`` the ``size`` threads right before it (decision 3).
     """
-    session = 'i."ended_at" IS NOT NULL AND i."session_id" = $1 AND i."initiator_id" = $2'
-    params: list[Any] = [sid, initiator, size]
+    where, params = session.where()
+    params.append(size)
     position = ""
     if cursor is not None:
         params += list(cursor)
         op = "<" if backwards else ">"
-        position = f' AND (i."started_at" {op} $4 OR (i."started_at" = $4 AND i."id" {op} $5))'
+        position = f' AND (i."started_at" {op} $6 OR (i."started_at" = $6 AND i."id" {op} $7))'
     direction = "DESC" if backwards else "ASC"
     sql = f"""
-        WITH roots AS (
-            SELECT i."id", i."started_at" FROM {_I} AS i
-            WHERE {session} AND i."thread_root_id" IS NULL{position}
-            ORDER BY i."started_at" {direction}, i."id" {direction} LIMIT $3
+        WITH rows AS (SELECT * FROM {_I} AS i WHERE {where}),
+        roots AS (
+            SELECT i."id", i."started_at" FROM rows AS i WHERE i."thread_root_id" IS NULL{position}
+            ORDER BY i."started_at" {direction}, i."id" {direction} LIMIT $5
         )
-        SELECT {_ROW_COLUMNS} FROM {_I} AS i
+        SELECT {_ROW_COLUMNS} FROM rows AS i
         JOIN roots AS t ON t."id" = COALESCE(i."thread_root_id", i."id")
-        WHERE {session}
         ORDER BY t."started_at", t."id", i."started_at", i."id"
     """
     return con.execute(sql, params).fetchall()
 
 
-_CHILD_SQL = {
-    "tokens": f'SELECT CAST("interception_id" AS VARCHAR), "input_tokens", "output_tokens", "cache_read_input_tokens", '
-    f'"cache_write_input_tokens", CAST("metadata" AS VARCHAR) FROM {ident(TOKEN_USAGES.name)}',
-    "prompts": f'SELECT CAST("interception_id" AS VARCHAR), "prompt" FROM {ident(USER_PROMPTS.name)}',
-    "tools": f'SELECT CAST("interception_id" AS VARCHAR), CAST("id" AS VARCHAR), "provider_response_id", '
-    f"""COALESCE("server_url", ''), "tool", "injected", "input", CAST("metadata" AS VARCHAR), """
-    f'{js.go_time("created_at")} FROM {ident(TOOL_USAGES.name)}',
-    "thoughts": f'SELECT CAST("interception_id" AS VARCHAR), "content" FROM {ident(MODEL_THOUGHTS.name)}',
-}
-_CHILD_ORDER = {"tokens": '"created_at", "id"', "prompts": '"created_at", "id"', "tools": '"created_at", "id"',
-                "thoughts": '"created_at"'}
+_KINDS = ("tokens", "prompts", "tools", "thoughts")
 
 
-def _children(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
-    """The page rows' tokens, prompts, tool calls and thoughts, one query per child table."""
-    found: dict[str, dict[str, list[tuple[Any, ...]]]] = {kind: defaultdict(list) for kind in _CHILD_SQL}
+def _child_select(kind: int, table: str, strings: list[str], numbers: list[str], flag: str, metadata: str,
+                  created: str, order_id: str) -> str:
+    strings = strings + ["NULL"] * (5 - len(strings))
+    numbers = numbers + ["NULL"] * (4 - len(numbers))
+    return (
+        f'SELECT {kind} AS kind, CAST(c."interception_id" AS VARCHAR) AS iid, {", ".join(strings)}, '
+        f'{", ".join(numbers)}, {flag}, {metadata}, {created}, c."created_at" AS sort_at, {order_id} AS sort_tie '
+        f'FROM {ident(table)} AS c SEMI JOIN rows AS r '
+        f'ON c."interception_id" = r."id" AND c.{ident(PARENT_TIME)} = r."started_at"'
+    )
+
+
+# One SELECT per child table, padded to one shape: kind, interception id, five texts, four
+# numbers, a flag, metadata, created_at text, then the sort keys.
+_CHILDREN_SQL = " UNION ALL ".join([
+    _child_select(0, TOKEN_USAGES.name, [], ['c."input_tokens"', 'c."output_tokens"', 'c."cache_read_input_tokens"',
+                  'c."cache_write_input_tokens"'], "NULL", 'CAST(c."metadata" AS VARCHAR)', "NULL",
+                  'CAST(c."id" AS VARCHAR)'),
+    _child_select(1, USER_PROMPTS.name, ['c."prompt"'], [], "NULL", "NULL", "NULL", 'CAST(c."id" AS VARCHAR)'),
+    _child_select(2, TOOL_USAGES.name, ['CAST(c."id" AS VARCHAR)', 'c."provider_response_id"',
+                  """COALESCE(c."server_url", '')""", 'c."tool"', 'c."input"'], [], 'c."injected"',
+                  'CAST(c."metadata" AS VARCHAR)', js.go_time('c."created_at"'), 'CAST(c."id" AS VARCHAR)'),
+    _child_select(3, MODEL_THOUGHTS.name, ['c."content"'], [], "NULL", "NULL", "NULL", "NULL"),
+]) + " ORDER BY kind, sort_at, sort_tie"
+
+
+def _children(
+    con: duckdb.DuckDBPyConnection, session: _Session, rows: list[tuple[Any, ...]]
+) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+    """The page rows' tokens, prompts, tool calls and thoughts, in one statement with one SELECT
+    per child table, each in ``created_at, id`` order."""
+    found: dict[str, dict[str, list[tuple[Any, ...]]]] = {kind: defaultdict(list) for kind in _KINDS}
     if not rows:
         return found
-    span = [min(r[6] for r in rows), max(r[6] for r in rows), ",".join(r[0] for r in rows)]
-    where = (f" WHERE {ident(PARENT_TIME)} BETWEEN $1 AND $2 "
-             """AND list_contains(CAST(string_split($3, ',') AS UUID[]), "interception_id")""")
-    for kind, select in _CHILD_SQL.items():
-        for child in con.execute(f"{select}{where} ORDER BY {_CHILD_ORDER[kind]}", span).fetchall():
-            found[kind][child[0]].append(child)
+    page = session._replace(first_start=min(r[6] for r in rows), last_start=max(r[6] for r in rows))
+    where, params = page.where()
+    wanted = {r[0] for r in rows}
+    sql = f'WITH rows AS MATERIALIZED (SELECT i."id", i."started_at" FROM {_I} AS i WHERE {where}) {_CHILDREN_SQL}'
+    for (kind, iid, t1, t2, t3, t4, t5, n1, n2, n3, n4, flag, metadata, created, _, _) in con.execute(
+        sql, params
+    ).fetchall():
+        if iid not in wanted:
+            continue
+        if kind == 0:
+            found["tokens"][iid].append((iid, n1, n2, n3, n4, metadata))
+        elif kind == 1:
+            found["prompts"][iid].append((iid, t1))
+        elif kind == 2:
+            found["tools"][iid].append((iid, t1, t2, t3, t4, flag, t5, metadata, created))
+        else:
+            found["thoughts"][iid].append((iid, t1))
     return found
 
 
-def _session_token_metadata(con: duckdb.DuckDBPyConnection, sid: str, initiator: uuid.UUID) -> list[str | None]:
+def _session_token_metadata(con: duckdb.DuckDBPyConnection, session: _Session) -> list[str | None]:
     """The metadata of every token row of the session's ended interceptions (decision 4)."""
+    where, params = session.where()
     rows = con.execute(
         f'SELECT CAST(t."metadata" AS VARCHAR) FROM {ident(TOKEN_USAGES.name)} AS t '
         f'JOIN {_I} AS i ON t."interception_id" = i."id" AND t.{ident(PARENT_TIME)} = i."started_at" '
-        f'WHERE i."ended_at" IS NOT NULL AND i."session_id" = $1 AND i."initiator_id" = $2',
-        [sid, initiator],
+        f"WHERE {where} AND t.{ident(PARENT_TIME)} BETWEEN $1 AND $2",
+        params,
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -331,7 +375,7 @@ def _response(
     summary_metadata: dict[str, int],
 ) -> dict[str, Any]:
     (sid, user_id, username, name, avatar_url, providers, models, client, metadata, started_at, ended_at,
-     input_tokens, output_tokens, cache_read, cache_write) = header
+     input_tokens, output_tokens, cache_read, cache_write) = header[:15]
     threads: dict[str, list[tuple[Any, ...]]] = {}
     for row in rows:
         threads.setdefault(row[1], []).append(row)
