@@ -85,24 +85,36 @@ def _before_cursor(compiler: Compiler, table: str, cursor: tuple[datetime, str] 
 
 
 _DETAILS = (
+    'CAST(r."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", '
     'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR), r."input_tokens", r."output_tokens", '
     'r."cache_read_input_tokens", r."cache_write_input_tokens", r."last_prompt"'
 )
-_USER = 'CAST(r."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url"'
+
+
+_ORDER = 'g."last_active_at" DESC, g."session_id" DESC, g."initiator_id" DESC'
 
 
 def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: int) -> str:
-    """Rows of one page: ``source`` (alias g) gives the page aggregates, the rollup (r) the rest."""
+    """Rows of one page: ``source`` (alias g) gives the page aggregates, the rollup (r) the rest.
+
+    The page is chosen first; details and users are joined for its rows only. When the source is
+    the rollup itself, its rows already carry the details.
+    """
+    page = f"SELECT * FROM {source} AS g WHERE {where} ORDER BY {_ORDER} " \
+           f"LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}"
+    if source == _R:
+        rows = f"({page}) AS r"
+        alias = "r"
+    else:
+        rows = f'({page}) AS g JOIN {_R} AS r ON r."session_id" = g."session_id" AND r."initiator_id" = g."initiator_id"'
+        alias = "g"
     return f"""
-        SELECT g."session_id", {_USER}, {_DETAILS},
-               {js.go_time('g."started_at"')}, {js.go_time('g."ended_at"')}, {js.go_time('g."last_active_at"')},
-               g."threads"
-        FROM {source} AS g
-        JOIN {_R} AS r ON r."session_id" = g."session_id" AND r."initiator_id" = g."initiator_id"
+        SELECT {alias}."session_id", {_DETAILS},
+               {js.go_time(f'{alias}."started_at"')}, {js.go_time(f'{alias}."ended_at"')},
+               {js.go_time(f'{alias}."last_active_at"')}, {alias}."threads"
+        FROM {rows}
         LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id"
-        WHERE {where}
-        ORDER BY g."last_active_at" DESC, g."session_id" DESC, g."initiator_id" DESC
-        LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}
+        ORDER BY {_ORDER.replace('g.', f'{alias}.')}
     """
 
 
