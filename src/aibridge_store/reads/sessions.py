@@ -94,15 +94,15 @@ _DETAILS = (
 _ORDER = 'g."last_active_at" DESC, g."session_id" DESC, g."initiator_id" DESC'
 
 
-def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: int) -> str:
+def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: int, *, rollup: bool) -> str:
     """Rows of one page: ``source`` (alias g) gives the page aggregates, the rollup (r) the rest.
 
     The page is chosen first; details and users are joined for its rows only. When the source is
-    the rollup itself, its rows already carry the details.
+    the ``rollup`` itself, its rows already carry the details.
     """
-    page = f"SELECT * FROM {source} AS g WHERE {where} ORDER BY {_ORDER} " \
-           f"LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}"
-    if source == _R:
+    page = (f"SELECT * FROM {source} AS g WHERE {where} ORDER BY {_ORDER} "
+            f"LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}")
+    if rollup:
         rows = f"({page}) AS r"
         alias = "r"
     else:
@@ -126,7 +126,7 @@ def _from_rollup(
     total = count.fetchone()[0]  # type: ignore[index]
     compiler = Compiler(table_alias="g")
     where = compiler.compile(filters) + _before_cursor(compiler, "g", cursor)
-    rows = con.execute(_page_sql(_R, where, compiler, limit, offset), compiler.params).fetchall()
+    rows = con.execute(_page_sql(_R, where, compiler, limit, offset, rollup=True), compiler.params).fetchall()
     return total, rows
 
 
@@ -145,7 +145,7 @@ def _from_interceptions(
     )"""
     total = con.execute(f"SELECT count(*) FROM {groups}", compiler.params).fetchone()[0]  # type: ignore[index]
     where = "TRUE" + _before_cursor(compiler, "g", cursor)
-    rows = con.execute(_page_sql(groups, where, compiler, limit, offset), compiler.params).fetchall()
+    rows = con.execute(_page_sql(groups, where, compiler, limit, offset, rollup=False), compiler.params).fetchall()
     return total, rows
 
 
