@@ -51,15 +51,25 @@ def parse_count(name: str, value: int | str | None, errors: list[Validation]) ->
     return number
 
 
-def parse_uuid(name: str, value: object, errors: list[Validation]) -> uuid.UUID | None:
+def uuid_argument(value: object) -> uuid.UUID | None:
+    """An optional UUID argument: None when absent (None or ''), else a UUID or text in a form
+    Go's ``uuid.Parse`` accepts; anything else raises ValueError."""
     if value is None or value == "":
         return None
     if isinstance(value, uuid.UUID):
         return value
     parsed = parse_go_uuid(value) if isinstance(value, str) else None
     if parsed is None:
-        errors.append(Validation(name, f"Query param {go_quote(name)} must be a valid uuid"))
+        raise ValueError(value)
     return parsed
+
+
+def parse_uuid(name: str, value: object, errors: list[Validation]) -> uuid.UUID | None:
+    try:
+        return uuid_argument(value)
+    except ValueError:
+        errors.append(Validation(name, f"Query param {go_quote(name)} must be a valid uuid"))
+        return None
 
 
 def parse_page(

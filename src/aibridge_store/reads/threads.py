@@ -29,6 +29,7 @@ from ..schema import (
 )
 from . import jsonsql as js
 from .common import read_snapshot
+from .pagination import uuid_argument
 from .sessions import initiator_dict, session_metadata
 
 _I = ident(INTERCEPTIONS.name)
@@ -79,15 +80,11 @@ def _go_uuid_error(text: str) -> str:
 
 
 def _cursor_id(name: str, value: Any) -> uuid.UUID | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, uuid.UUID):
-        return value
-    parsed = parse_go_uuid(value) if isinstance(value, str) else None
-    if parsed is None:
+    try:
+        return uuid_argument(value)
+    except ValueError:
         detail = _go_uuid_error(value) if isinstance(value, str) else f"expected a UUID, got {type(value).__name__}"
-        raise PaginationError(f"Invalid {name} query parameter.", detail=detail)
-    return parsed
+        raise PaginationError(f"Invalid {name} query parameter.", detail=detail) from None
 
 
 def _thread_limit(limit: int | str | None) -> int:
