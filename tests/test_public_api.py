@@ -37,5 +37,6 @@ def test_every_error_descends_from_one_base() -> None:
 def test_public_callables_have_docstrings() -> None:
     for name in ("Store", "Actor", "ImportSummary", "InterceptionsPage", "parse_query"):
         assert inspect.getdoc(getattr(aibridge_store, name)), name
-    for method in ("open", "import_path", "import_arrow", "list_interceptions", "close", "transaction"):
+    for method in ("open", "import_path", "import_arrow", "list_interceptions", "list_sessions",
+                   "get_session_threads", "list_models", "list_clients", "close", "transaction"):
         assert inspect.getdoc(getattr(aibridge_store.Store, method)), method

@@ -1,7 +1,9 @@
 """aibridge_store: fast, exact answers about Coder AI Bridge data, embedded in Python.
 
 Open a :class:`Store`, import exports with :meth:`Store.import_path` or :meth:`Store.import_arrow`,
-and read them back as Coder's API would answer with :meth:`Store.list_interceptions`.
+and read them back as Coder's API would answer with :meth:`Store.list_interceptions`,
+:meth:`Store.list_sessions`, :meth:`Store.get_session_threads`, :meth:`Store.list_models` and
+:meth:`Store.list_clients`.
 """
 
 from .auth import Actor
@@ -19,10 +21,19 @@ from .errors import (
 )
 from .merge import TableCounts
 from .models import (
+    AgenticAction,
     Interception,
     InterceptionsPage,
     MinimalUser,
+    Session,
+    SessionsPage,
+    SessionThreads,
+    Thinking,
+    Thread,
     TokenUsage,
+    TokenUsageSummary,
+    TokenUsageTotals,
+    ToolCall,
     ToolUsage,
     UserPrompt,
 )
@@ -33,6 +44,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "AgenticAction",
     "AibridgeStoreError",
     "ImportDataError",
     "ImportSummary",
@@ -45,10 +57,18 @@ __all__ = [
     "QuerySyntaxError",
     "QueryValidationError",
     "SchemaVersionError",
+    "Session",
+    "SessionThreads",
+    "SessionsPage",
     "StorageError",
     "Store",
     "TableCounts",
+    "Thinking",
+    "Thread",
     "TokenUsage",
+    "TokenUsageSummary",
+    "TokenUsageTotals",
+    "ToolCall",
     "ToolUsage",
     "UserPrompt",
     "Validation",
