@@ -7,8 +7,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from pydantic import BaseModel
 
 from .errors import AibridgeStoreError
 from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
@@ -244,14 +246,18 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _interceptions(args: argparse.Namespace) -> int:
-    with _reader(args) as store:
-        page = store.list_interceptions(args.query, limit=args.limit, offset=args.offset, after_id=args.after_id)
+def _show(args: argparse.Namespace, page: BaseModel, render: Callable[[Any], str]) -> int:
     if args.json:
         _print_json(page.model_dump(mode="json"))
     else:
-        print(render_interceptions(page, int(args.offset or 0)))
+        print(render(page))
     return 0
+
+
+def _interceptions(args: argparse.Namespace) -> int:
+    with _reader(args) as store:
+        page = store.list_interceptions(args.query, limit=args.limit, offset=args.offset, after_id=args.after_id)
+    return _show(args, page, lambda p: render_interceptions(p, int(args.offset or 0)))
 
 
 def _sessions(args: argparse.Namespace) -> int:
@@ -259,11 +265,7 @@ def _sessions(args: argparse.Namespace) -> int:
         page = store.list_sessions(
             args.query, limit=args.limit, offset=args.offset, after_session_id=args.after_session_id
         )
-    if args.json:
-        _print_json(page.model_dump(mode="json"))
-    else:
-        print(render_sessions(page, int(args.offset or 0)))
-    return 0
+    return _show(args, page, lambda p: render_sessions(p, int(args.offset or 0)))
 
 
 def _session(args: argparse.Namespace) -> int:
@@ -271,11 +273,7 @@ def _session(args: argparse.Namespace) -> int:
         page = store.get_session_threads(
             args.session_id, after_id=args.after_id, before_id=args.before_id, limit=args.limit
         )
-    if args.json:
-        _print_json(page.model_dump(mode="json"))
-    else:
-        print(render_threads(page))
-    return 0
+    return _show(args, page, render_threads)
 
 
 def _catalog(args: argparse.Namespace) -> int:
