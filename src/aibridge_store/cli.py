@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from pydantic import BaseModel
-
 from .errors import AibridgeStoreError
 from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
 from .store import ImportSummary, Store
@@ -83,6 +81,14 @@ def _short(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _footer(offset: int, shown: int, count: int, noun: str, cursor_flag: str, last: str) -> str:
+    span = f"{offset + 1}-{offset + shown}" if shown else "none"
+    footer = f"\n{span} of {count} {noun}"
+    if shown and offset + shown < count:
+        footer += f"; next page: {cursor_flag} {last}"
+    return footer
+
+
 def render_interceptions(page: InterceptionsPage, offset: int) -> str:
     rows = []
     for i in page.results:
@@ -106,11 +112,8 @@ def render_interceptions(page: InterceptionsPage, offset: int) -> str:
         rows,
         right={6, 7, 8},
     )
-    shown = f"{offset + 1}-{offset + len(page.results)}" if page.results else "none"
-    footer = f"\n{shown} of {page.count} interception(s)"
-    if page.results and offset + len(page.results) < page.count:
-        footer += f"; next page: --after-id {page.results[-1].id}"
-    return table + footer
+    last = str(page.results[-1].id) if page.results else ""
+    return table + _footer(offset, len(page.results), page.count, "interception(s)", "--after-id", last)
 
 
 def render_sessions(page: SessionsPage, offset: int) -> str:
@@ -133,11 +136,8 @@ def render_sessions(page: SessionsPage, offset: int) -> str:
         rows,
         right={4, 6, 7},
     )
-    shown = f"{offset + 1}-{offset + len(page.sessions)}" if page.sessions else "none"
-    footer = f"\n{shown} of {page.count} session(s)"
-    if page.sessions and offset + len(page.sessions) < page.count:
-        footer += f"; next page: --after-session-id {page.sessions[-1].id}"
-    return table + footer
+    last = page.sessions[-1].id if page.sessions else ""
+    return table + _footer(offset, len(page.sessions), page.count, "session(s)", "--after-session-id", last)
 
 
 def render_threads(page: SessionThreads) -> str:
@@ -246,7 +246,7 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def _show(args: argparse.Namespace, page: BaseModel, render: Callable[[Any], str]) -> int:
+def _show(args: argparse.Namespace, page: Any, render: Callable[[Any], str]) -> int:
     if args.json:
         _print_json(page.model_dump(mode="json"))
     else:
