@@ -125,3 +125,10 @@ def test_models_and_clients(sessions_db: Path, capsys: pytest.CaptureFixture[str
     assert json.loads(capsys.readouterr().out) == ["Claude Code", "Unknown"]
     assert main(["--db", str(sessions_db), "models", "-q", "nothing"]) == 0
     assert capsys.readouterr().out.strip() == "no models"
+
+
+def test_memory_limit_option(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["--db", str(db), "--memory-limit", "1GB", "interceptions", "--limit", "1"]) == 0
+    assert main(["--db", str(db), "--memory-limit", "plenty", "interceptions"]) == 1
+    assert "invalid memory limit 'plenty'" in capsys.readouterr().err

@@ -77,3 +77,15 @@ def test_uuid_order_is_lowercase_hex_order(store: Store) -> None:
     store.connection.executemany("INSERT INTO u VALUES (?)", [[i] for i in ids])
     got = [r[0] for r in store.connection.execute("SELECT id FROM u ORDER BY id").fetchall()]
     assert [str(i) for i in got] == sorted(str(i) for i in ids)
+
+
+@pytest.mark.parametrize(("given", "applied"), [("300MB", "286.1 MiB"), (" 1 GiB ", "1.0 GiB"), ("2gb", "1.8 GiB")])
+def test_memory_limit_is_applied(given: str, applied: str) -> None:
+    with Store.open(memory_limit=given) as store:
+        assert store.connection.execute("SELECT current_setting('memory_limit')").fetchone() == (applied,)
+
+
+@pytest.mark.parametrize("given", ["lots", "5 parsecs", "1GB'; DROP TABLE users; --", ""])
+def test_a_bad_memory_limit_is_our_error(given: str) -> None:
+    with pytest.raises(StorageError, match="invalid memory limit"):
+        Store.open(memory_limit=given)

@@ -179,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("AIBRIDGE_STORE_DB", DEFAULT_DB),
         help=f"DuckDB database file (default: $AIBRIDGE_STORE_DB or {DEFAULT_DB})",
     )
+    parser.add_argument("--memory-limit", default=None, help="cap DuckDB's memory, e.g. 2GB (imports spill to disk)")
     commands = parser.add_subparsers(dest="command", required=True)
     imp = commands.add_parser("import", help="import table exports (files or directories)")
     imp.add_argument("paths", nargs="+", metavar="PATH")
@@ -227,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _import(args: argparse.Namespace) -> int:
     bar = _ProgressBar(sys.stderr) if not args.quiet else None
     started = time.perf_counter()
-    with Store.open(args.db) as store:
+    with Store.open(args.db, memory_limit=args.memory_limit) as store:
         try:
             summary = store.import_path(*args.paths, progress=bar)
         finally:
@@ -239,7 +240,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _reader(args: argparse.Namespace) -> Store:
-    return Store.open(args.db, read_only=os.path.exists(args.db))
+    return Store.open(args.db, read_only=os.path.exists(args.db), memory_limit=args.memory_limit)
 
 
 def _print_json(value: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -58,6 +59,18 @@ ROW_GROUP_SIZE = 8192
 touch a few thousand rows instead of a hundred thousand (see benchmarks/README.md)."""
 _CATALOG = "aibridge_store"
 
+_MEMORY_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", re.IGNORECASE)
+
+
+def _memory_size(text: str) -> str:
+    """A memory size such as ``512MB`` or ``2 GiB``. DuckDB's SET takes no parameters, so the
+    value reaches SQL text only after this check has reduced it to digits and a unit."""
+    match = _MEMORY_SIZE.fullmatch(text)
+    if match is None:
+        raise StorageError(f"invalid memory limit {text!r}: use a size such as '512MB' or '2GB'")
+    return f"{match.group(1)}{match.group(2) or 'B'}"
+
+
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) while an import runs."""
 
@@ -76,11 +89,19 @@ class Store:
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+    ) -> Store:
         """Open (or create) the database at ``path``; in memory when ``path`` is None.
 
-        A database file can be open once per process; a second ``open`` of the same file fails
-        with :class:`StorageError` until the first store is closed.
+        ``memory_limit`` (DuckDB syntax, e.g. ``"2GB"``) caps the memory DuckDB uses; imports
+        larger than it spill to disk (by default DuckDB takes 80% of the machine's memory). A
+        database file can be open once per process; a second ``open`` of the same file fails with
+        :class:`StorageError` until the first store is closed.
         """
         location = ":memory:" if path is None else os.fspath(path)
         if read_only and (path is None or not os.path.exists(location)):
@@ -96,11 +117,19 @@ class Store:
             raise StorageError(f"cannot open database {location!r}: {e}") from e
         store = cls(con, None if path is None else location, read_only)
         try:
+            if memory_limit is not None:
+                store._set_memory_limit(memory_limit)
             store._prepare()
         except BaseException:
             con.close()
             raise
         return store
+
+    def _set_memory_limit(self, limit: str) -> None:
+        try:
+            self._con.execute(f"SET memory_limit = '{_memory_size(limit)}'")
+        except duckdb.Error as e:
+            raise StorageError(f"invalid memory limit {limit!r}: {e}") from e
 
     def _prepare(self) -> None:
         self._con.execute("SET TimeZone = 'UTC'")
