@@ -132,3 +132,16 @@ def test_memory_limit_option(db: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["--db", str(db), "--memory-limit", "1GB", "interceptions", "--limit", "1"]) == 0
     assert main(["--db", str(db), "--memory-limit", "plenty", "interceptions"]) == 1
     assert "invalid memory limit 'plenty'" in capsys.readouterr().err
+
+
+def test_import_summary_reports_what_a_response_could_not_hold(db: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from aibridge_store import Store
+
+    with Store.open(db, read_only=True) as store:
+        page = store.list_sessions().model_dump(mode="json")
+    path = tmp_path / "sessions.json"
+    path.write_text(json.dumps(page))
+    capsys.readouterr()
+    assert main(["--db", str(tmp_path / "b.duckdb"), "import", str(path)]) == 0
+    assert "a sessions page holds no interceptions" in capsys.readouterr().out

@@ -71,6 +71,7 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
         text.append(f"skipped (not a table export): {path}")
     for source, columns in summary.ignored_columns.items():
         text.append(f"ignored columns in {source}: {', '.join(columns)}")
+    text.extend(summary.notes)
     return "\n".join(text)
 
 

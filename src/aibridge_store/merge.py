@@ -52,7 +52,8 @@ def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     elif "interception_id" in source.table.column_index:
         rollup.touch(con, f'SELECT "interception_id" FROM {STAGE}')
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
-    inserted, updated = _MERGERS.get(source.table.name, _merge_insert_only)(con, source.table)
+    merger = _merge_insert_only if source.insert_only else _MERGERS.get(source.table.name, _merge_insert_only)
+    inserted, updated = merger(con, source.table)
     return TableCounts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
 
 

@@ -37,6 +37,8 @@ class ImportSummary:
     sources: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What sources held that could not be imported (a sessions page holds no interceptions)."""
 
     def _add(self, table: str, counts: TableCounts) -> None:
         self.tables.setdefault(table, TableCounts()).add(counts)
@@ -212,7 +214,8 @@ class Store:
         """Import table exports from files or directories, all in one transaction.
 
         Files are recognised by name: ``<table>.csv``, ``.parquet``, ``.jsonl`` or ``.ndjson``,
-        optionally compressed (``.gz``, ``.zst``), and ``.sql`` pg_dump files. If any row is bad
+        optionally compressed (``.gz``, ``.zst``), ``.sql`` pg_dump files and ``.json`` saved API
+        responses. If any row is bad
         nothing is kept and :class:`ImportDataError` names the file, row and column.
         """
         planned: list[ingest.PlannedFile] = []
@@ -230,7 +233,7 @@ class Store:
             if progress is not None:
                 progress(min(done, total), total)
 
-        sources = (source for f in planned for source in ingest.open_file(f, advance))
+        sources = (source for f in planned for source in ingest.open_file(f, advance, summary.notes))
         self._import_sources(sources, summary)
         if progress is not None:
             progress(total, total)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import ImportDataError
 from ..schema import TABLES, Table
+from .apijson import read_api_json
 from .arrow import read_arrow
 from .base import ROW, Progress, Source, file_size, stem_of
 from .jsonl import read_jsonl
@@ -22,6 +23,7 @@ __all__ = ["ROW", "PlannedFile", "Source", "open_file", "plan_path", "read_arrow
 
 _TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _DUMP_SUFFIXES = {".sql", ".dump"}
+_API_SUFFIXES = {".json"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ def _plan_file(path: Path) -> PlannedFile | None:
     stem, ext = stem_of(path)
     if ext in _DUMP_SUFFIXES:
         return PlannedFile(path, "pgdump", None, file_size(path))
+    if ext in _API_SUFFIXES:
+        return PlannedFile(path, "apijson", None, file_size(path))
     fmt = _TABLE_FORMATS.get(ext)
     table = TABLES.get(stem)
     if fmt is None or table is None:
@@ -64,7 +68,7 @@ def plan_path(path: Path) -> tuple[list[PlannedFile], list[Path]]:
         raise ImportDataError(
             "cannot tell what this file holds: name it after its table "
             f"({tables}) with .csv, .parquet, .jsonl or .ndjson (optionally .gz or .zst), "
-            "or use .sql for a pg_dump file",
+            "or use .sql for a pg_dump file and .json for a saved API response",
             source=str(path),
         )
     order = list(TABLES)
@@ -72,10 +76,19 @@ def plan_path(path: Path) -> tuple[list[PlannedFile], list[Path]]:
     return planned, skipped
 
 
-def open_file(entry: PlannedFile, progress: Progress | None = None) -> Iterator[Source]:
-    """The sources of one planned file (one, or one per COPY block of a dump)."""
+def open_file(
+    entry: PlannedFile, progress: Progress | None = None, notes: list[str] | None = None
+) -> Iterator[Source]:
+    """The sources of one planned file (one, one per COPY block of a dump, or one per table an API
+    response fills); readers add to ``notes`` what a file held that could not be imported."""
     if entry.format == "pgdump":
         yield from read_dump(entry.path, progress)
+        return
+    if entry.format == "apijson":
+        sources, found = read_api_json(entry.path, progress)
+        if notes is not None:
+            notes.extend(found)
+        yield from sources
         return
     assert entry.table is not None
     readers = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl}

@@ -36,6 +36,8 @@ class Source:
     schema: pa.Schema
     batches: Iterator[pa.RecordBatch]
     ignored_columns: list[str] = field(default_factory=list)
+    insert_only: bool = False
+    """Rows only fill in keys not stored yet (users known from an API response's initiators)."""
 
 
 def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:
