@@ -171,6 +171,16 @@ def render_threads(page: SessionThreads) -> str:
     return "\n".join(head) + table + footer
 
 
+def _listing(commands: Any, name: str, summary: str, query_help: str, cursor: str = "") -> argparse.ArgumentParser:
+    """A paged read command: -q, --limit, --offset and --json."""
+    command = commands.add_parser(name, help=summary)
+    command.add_argument("-q", "--query", default="", help=query_help)
+    command.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
+    command.add_argument("--offset", default=None, help=f"rows to skip{f' (not with {cursor})' if cursor else ''}")
+    command.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+    return command
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aibridge-store", description="Fast, exact answers about Coder AI Bridge data."
@@ -185,18 +195,12 @@ def _parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="import table exports (files or directories)")
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    lst = commands.add_parser("interceptions", help="list interceptions, newest first")
-    lst.add_argument("-q", "--query", default="", help='search, e.g. \'provider:anthropic model:"gpt-5"\'')
-    lst.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
-    lst.add_argument("--offset", default=None, help="rows to skip (not with --after-id)")
+    lst = _listing(commands, "interceptions", "list interceptions, newest first",
+                   'search, e.g. \'provider:anthropic model:"gpt-5"\'', "--after-id")
     lst.add_argument("--after-id", default=None, help="cursor: the last id of the previous page")
-    lst.add_argument("--json", action="store_true", help="print the API's JSON exactly")
-    ses = commands.add_parser("sessions", help="list sessions, most recently active first")
-    ses.add_argument("-q", "--query", default="", help='search, e.g. \'client:"Claude Code" model:gpt-5\'')
-    ses.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
-    ses.add_argument("--offset", default=None, help="rows to skip (not with --after-session-id)")
+    ses = _listing(commands, "sessions", "list sessions, most recently active first",
+                   'search, e.g. \'client:"Claude Code" model:gpt-5\'', "--after-session-id")
     ses.add_argument("--after-session-id", default=None, help="cursor: the last session id of the previous page")
-    ses.add_argument("--json", action="store_true", help="print the API's JSON exactly")
     one = commands.add_parser("session", help="one session's threads, oldest first")
     one.add_argument("session_id", help="a session id, or the id of any interception in the session")
     one.add_argument("--after-id", default=None, help="the threads after this interception's thread")
@@ -204,11 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     one.add_argument("--limit", default=None, help="threads per page (1-200, default 50)")
     one.add_argument("--json", action="store_true", help="print the API's JSON exactly")
     for name, key in (("models", "model"), ("clients", "client")):
-        cat = commands.add_parser(name, help=f"distinct {name} of ended interceptions")
-        cat.add_argument("-q", "--query", default="", help=f"a {key} prefix ({key}:PREFIX or PREFIX)")
-        cat.add_argument("--limit", default=None, help="page size (1-1000, default 100)")
-        cat.add_argument("--offset", default=None, help="rows to skip")
-        cat.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+        _listing(commands, name, f"distinct {name} of ended interceptions", f"a {key} prefix ({key}:PREFIX or PREFIX)")
     return parser
 
 
