@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import INTERCEPTIONS, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, Table
+from ..schema import INTERCEPTIONS, TABLES, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, Table
 from .base import ROW, Progress, Source, open_input
 
 
@@ -140,8 +140,7 @@ def read_api_json(path: Path, progress: Progress | None = None) -> tuple[list[So
         _read_value(rows, value, str(path), number)
     sources = []
     for name, items in rows.tables.items():
-        table = next(t for t in (INTERCEPTIONS, TOKEN_USAGES, USER_PROMPTS, TOOL_USAGES, USERS) if t.name == name)
-        sources.append(_source(path, table, items))
+        sources.append(_source(path, TABLES[name], items))
     return sources, rows.notes
 
 
