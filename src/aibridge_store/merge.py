@@ -3,9 +3,15 @@
 A bad row raises :class:`ImportDataError` while staging and the caller rolls the whole import
 back. Rules per table:
 
-* interceptions dedupe by ``id``; a stored in-flight row (``ended_at`` NULL) is replaced by an
-  incoming copy that has ended; anything else already stored is left as it is;
-* token usages, prompts and tool usages dedupe by ``id`` (first copy wins);
+* interceptions dedupe by ``id``. The fuller copy wins: a table export's over a log record's,
+  a log record with thread ids over one without (:data:`~.schema.ORIGIN`); between copies of
+  the same origin, a stored in-flight row (``ended_at`` NULL) is replaced by a copy that has
+  ended, and between two log copies the larger content hash wins, so that any order of imports
+  ends in the same row. An end time, once known, is kept;
+* token usages, prompts and tool usages dedupe by ``id`` (first copy wins). Rows rebuilt from
+  log records have hashed ids (:mod:`.logrecords`): among them the copy with the fuller
+  metadata wins, and a table export's copy of the same record (same natural key, times within
+  a microsecond) replaces them, whichever came first;
 * model thoughts (no id) dedupe by interception, time and content;
 * users are replaced by a newer copy when any field differs.
 """
@@ -16,14 +22,38 @@ from dataclasses import dataclass
 
 import duckdb
 
-from . import rollup
+from . import lineage, rollup
 from .ingest import ROW, Source
 from .rollup import UPDATED
-from .schema import INTERCEPTIONS, PARENT_TIME, USERS, Table, ident
+from .schema import (
+    FROM_TABLE,
+    INTERCEPTIONS,
+    ORIGIN,
+    PARENT_TIME,
+    TOKEN_USAGES,
+    TOOL_USAGES,
+    USER_PROMPTS,
+    USERS,
+    Table,
+    ident,
+)
 from .staging import STAGE, stage_source
 
 _DUPLICATE_KEYS = "__aibridge_duplicate_keys"
 _LOSERS = "__aibridge_losers"
+_COVERED = "__aibridge_covered"
+
+NATURAL_KEYS = {
+    TOKEN_USAGES.name: ("interception_id", "provider_response_id", "input_tokens", "output_tokens"),
+    USER_PROMPTS.name: ("interception_id", "provider_response_id"),
+    TOOL_USAGES.name: ("interception_id", "provider_response_id", "tool"),
+}
+"""What identifies a child record without its row id, besides its ``created_at``
+(input-formats §1.5), for the tables whose rows have ids."""
+
+_TOLERANCE = "INTERVAL 1 MICROSECOND"
+"""PostgreSQL rounds a logged nanosecond time to the microsecond; a copy read elsewhere may
+have truncated it. Two copies of one record can differ by this much."""
 
 
 @dataclass
@@ -33,15 +63,19 @@ class TableCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0
+    """Rows that were another source's copy of a record already stored (a log record and a table
+    export of the same token usage), merged into one row."""
 
     def add(self, other: TableCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.merged += other.merged
 
     @property
     def rows(self) -> int:
-        return self.inserted + self.updated + self.unchanged
+        return self.inserted + self.updated + self.unchanged + self.merged
 
 
 def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
@@ -52,9 +86,12 @@ def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     elif "interception_id" in source.table.column_index:
         rollup.touch(con, f'SELECT "interception_id" FROM {STAGE}')
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
-    merger = _merge_insert_only if source.insert_only else _MERGERS.get(source.table.name, _merge_insert_only)
-    inserted, updated = merger(con, source.table)
-    return TableCounts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
+    if source.insert_only:
+        counts = _merge_insert_only(con, source.table, source)
+    else:
+        counts = _MERGERS.get(source.table.name, _merge_insert_only)(con, source.table, source)
+    counts.unchanged = staged - counts.inserted - counts.updated - counts.merged
+    return counts
 
 
 def _columns(table: Table, prefix: str = "") -> str:
@@ -104,9 +141,15 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: Table, keep: str) -> int:
     )
 
 
-def _update(con: duckdb.DuckDBPyConnection, table: Table, candidates: str, when: str, keep: str) -> int:
+def _update(
+    con: duckdb.DuckDBPyConnection, table: Table, candidates: str, when: str, keep: str,
+    overrides: dict[str, str] | None = None,
+) -> int:
     """Overwrite stored rows (among ``candidates``, a SELECT of keys) that ``when`` says to."""
-    sets = ", ".join(f"{ident(c)} = s.{ident(c)}" for c in table.stored_columns if c not in table.key)
+    overrides = overrides or {}
+    sets = ", ".join(
+        f"{ident(c)} = {overrides.get(c, 's.' + ident(c))}" for c in table.stored_columns if c not in table.key
+    )
     return _scalar(
         con,
         f"UPDATE {ident(table.name)} AS t SET {sets} FROM {STAGE} AS s "
@@ -115,32 +158,102 @@ def _update(con: duckdb.DuckDBPyConnection, table: Table, candidates: str, when:
     )
 
 
-def _merge_insert_only(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[int, int]:
+def _content_hash(table: Table, alias: str, leave_out: tuple[str, ...] = ()) -> str:
+    """A hash of a row's values (a deterministic tie-break between two copies of one record)."""
+    values = ", ".join(f"{alias}.{ident(c)}" for c in table.stored_columns if c not in leave_out)
+    return f"md5(CAST(row({values}) AS VARCHAR))"
+
+
+def _merge_insert_only(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
     keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
-    return _insert_new(con, table, keep), 0
+    return TableCounts(inserted=_insert_new(con, table, keep))
 
 
-def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[int, int]:
-    keep = _drop_duplicates(con, table, f's."ended_at" IS NULL, s.{ident(ROW)} DESC')
-    in_flight = f'SELECT "id" FROM {ident(table.name)} WHERE "ended_at" IS NULL'
-    con.execute(
-        f'INSERT INTO {UPDATED} SELECT s."id" FROM {STAGE} AS s '
-        f'WHERE s."ended_at" IS NOT NULL AND s."id" IN ({in_flight}) AND {keep}'
+def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
+    origin = ident(ORIGIN)
+
+    def digest(alias: str) -> str:  # two log copies of equal origin: the larger hash wins
+        return _content_hash(table, alias, ("id", "ended_at"))
+
+    tie = f"{digest('s')} DESC" if source.from_log else f"s.{ident(ROW)} DESC"
+    keep = _drop_duplicates(con, table, f's.{origin} DESC, s."ended_at" IS NULL, {tie}')
+    better = (
+        f"s.{origin} > t.{origin} "
+        f'OR (s.{origin} = t.{origin} AND t."ended_at" IS NULL AND s."ended_at" IS NOT NULL)'
     )
-    updated = _update(con, table, f"SELECT * FROM {UPDATED}", 't."ended_at" IS NULL AND s."ended_at" IS NOT NULL', keep)
-    return _insert_new(con, table, keep), updated
+    candidates = f'SELECT "id" FROM {ident(table.name)} WHERE "ended_at" IS NULL OR {origin} < {FROM_TABLE}'
+    if source.from_log:
+        better += f" OR (s.{origin} = t.{origin} AND {digest('s')} > {digest('t')})"
+    changing = (
+        f'SELECT s."id" FROM {STAGE} AS s JOIN {ident(table.name)} AS t ON t."id" = s."id" '
+        f'WHERE s."id" IN ({candidates}) AND ({better}) AND {keep}'
+    )
+    rollup.capture_sessions(con, changing)
+    con.execute(f"INSERT INTO {UPDATED} {changing}")
+    updated = _update(con, table, candidates, better, keep, {"ended_at": 'COALESCE(s."ended_at", t."ended_at")'})
+    return TableCounts(inserted=_insert_new(con, table, keep), updated=updated)
 
 
-def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> tuple[int, int]:
+def is_log_id(column: str) -> str:
+    """SQL: the row id was hashed from a log record (version 8), not made by Coder (version 4)."""
+    return f"substr(CAST({column} AS VARCHAR), 15, 1) = '8'"
+
+
+def _same_record(table: Table, stored: str, staged: str) -> str:
+    equal = " AND ".join(f"{stored}.{ident(k)} = {staged}.{ident(k)}" for k in NATURAL_KEYS[table.name])
+    return (
+        f'{equal} AND {stored}."created_at" BETWEEN {staged}."created_at" - {_TOLERANCE} '
+        f'AND {staged}."created_at" + {_TOLERANCE}'
+    )
+
+
+def _merge_children(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
+    name = ident(table.name)
+    stored_is_log = is_log_id('t."id"')
+    if not source.from_log:
+        keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
+        if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {name} AS t WHERE {stored_is_log} LIMIT 1)"):
+            return TableCounts(inserted=_insert_new(con, table, keep))
+        # A table export's copy replaces the rows rebuilt from log records of the same record.
+        replaced = _scalar(
+            con,
+            f"DELETE FROM {name} AS t USING {STAGE} AS s WHERE {stored_is_log} "
+            f"AND {_same_record(table, 't', 's')} AND {keep}",
+        )
+        inserted = _insert_new(con, table, keep)
+        return TableCounts(inserted=inserted - replaced, merged=replaced)
+    def fuller(alias: str) -> str:  # the copy with the longer metadata, then the larger hash
+        size = f'COALESCE(length(CAST({alias}."metadata" AS VARCHAR)), 0)'
+        return f"lpad(CAST({size} AS VARCHAR), 12, '0') || {_content_hash(table, alias)}"
+
+    keep = _drop_duplicates(con, table, f"{fuller('s')} DESC")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_COVERED} AS SELECT DISTINCT s.{ident(ROW)} FROM {STAGE} AS s "
+        f"JOIN {name} AS t ON {_same_record(table, 't', 's')} WHERE NOT {stored_is_log}"
+    )
+    merged = _scalar(con, f"SELECT count(*) FROM {_COVERED}")
+    if merged:
+        keep += f" AND s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {_COVERED})"
+    updated = _update(
+        con, table, f'SELECT "id" FROM {STAGE}', f"{fuller('s')} > {fuller('t')}", keep
+    )
+    return TableCounts(inserted=_insert_new(con, table, keep), updated=updated, merged=merged)
+
+
+_MERGERS = {
+    INTERCEPTIONS.name: _merge_interceptions,
+    USERS.name: lambda con, table, source: _merge_users(con, table),
+    **{name: _merge_children for name in NATURAL_KEYS},
+}
+
+
+def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
     keep = _drop_duplicates(con, table, f"s.{ident(ROW)} DESC")
     differs = " OR ".join(
         f"t.{ident(c)} IS DISTINCT FROM s.{ident(c)}" for c in table.stored_columns if c not in table.key
     )
     updated = _update(con, table, f'SELECT "id" FROM {ident(table.name)}', differs, keep)
-    return _insert_new(con, table, keep), updated
-
-
-_MERGERS = {INTERCEPTIONS.name: _merge_interceptions, USERS.name: _merge_users}
+    return TableCounts(inserted=_insert_new(con, table, keep), updated=updated)
 
 
 def begin_import(con: duckdb.DuckDBPyConnection) -> None:
@@ -150,6 +263,7 @@ def begin_import(con: duckdb.DuckDBPyConnection) -> None:
 
 def finish_import(con: duckdb.DuckDBPyConnection) -> None:
     """Bring the derived data up to date with what this import changed (see :mod:`.rollup`)."""
+    lineage.apply(con)
     rollup.finish(con)
-    for name in (STAGE, _DUPLICATE_KEYS, _LOSERS):
+    for name in (STAGE, _DUPLICATE_KEYS, _LOSERS, _COVERED):
         con.execute(f"DROP TABLE IF EXISTS {name}")

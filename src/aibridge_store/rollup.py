@@ -29,6 +29,7 @@ from .schema import (
 
 TOUCHED = "__aibridge_touched"
 UPDATED = "__aibridge_updated"
+_BEFORE = "__aibridge_sessions_before"
 _AFFECTED = "__aibridge_affected"
 _I = ident(INTERCEPTIONS.name)
 
@@ -36,11 +37,22 @@ _I = ident(INTERCEPTIONS.name)
 def begin(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f'CREATE OR REPLACE TEMP TABLE {TOUCHED} ("id" UUID)')
     con.execute(f'CREATE OR REPLACE TEMP TABLE {UPDATED} ("id" UUID)')
+    con.execute(f'CREATE OR REPLACE TEMP TABLE {_BEFORE} ("session_id" VARCHAR, "initiator_id" UUID)')
 
 
 def touch(con: duckdb.DuckDBPyConnection, select_ids: str) -> None:
     """Record interception ids (a SELECT of one UUID column) as touched by this import."""
     con.execute(f"INSERT INTO {TOUCHED} {select_ids}")
+
+
+def capture_sessions(con: duckdb.DuckDBPyConnection, select_ids: str) -> None:
+    """Before stored interceptions change in a way that may move them to another session (their
+    thread or client session ids), remember the sessions they are in now, which need rebuilding
+    too; and mark them touched."""
+    con.execute(
+        f'INSERT INTO {_BEFORE} SELECT "session_id", "initiator_id" FROM {_I} WHERE "id" IN ({select_ids})'
+    )
+    touch(con, select_ids)
 
 
 def finish(con: duckdb.DuckDBPyConnection) -> None:
@@ -49,7 +61,7 @@ def finish(con: duckdb.DuckDBPyConnection) -> None:
     _last_prompt_times(con)
     _sessions(con)
     _catalog(con)
-    for name in (TOUCHED, UPDATED, _AFFECTED):
+    for name in (TOUCHED, UPDATED, _BEFORE, _AFFECTED):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -125,8 +137,8 @@ LEFT JOIN prompts AS p ON p."session_id" = b."session_id" AND p."initiator_id" =
 
 def _sessions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        f'CREATE OR REPLACE TEMP TABLE {_AFFECTED} AS SELECT DISTINCT "session_id", "initiator_id" '
-        f'FROM {_I} WHERE "id" IN (SELECT "id" FROM {TOUCHED})'
+        f'CREATE OR REPLACE TEMP TABLE {_AFFECTED} AS SELECT "session_id", "initiator_id" '
+        f'FROM {_I} WHERE "id" IN (SELECT "id" FROM {TOUCHED}) UNION SELECT * FROM {_BEFORE}'
     )
     con.execute(
         f'DELETE FROM {ident(SESSION_ROLLUP)} AS r USING {_AFFECTED} AS a '

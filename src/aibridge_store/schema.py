@@ -9,12 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_TABLE = "aibridge_store_meta"
 PARENT_TIME = "interception_started_at"
 """Kept on child rows: their interception's ``started_at`` (NULL while it is unknown)."""
 LAST_PROMPT_AT = "last_prompt_at"
 """Kept on interceptions: the ``created_at`` of their newest prompt (NULL when none)."""
+ORIGIN = "record_origin"
+"""Kept on interceptions: how complete the copy is that the row was built from, so that any order
+of imports keeps the fullest copy. :data:`FROM_TABLE` for a table export, an API response or the
+database; :data:`FROM_LOG_WITH_THREADS` for a log record with thread ids (coderd's G2 emitter);
+:data:`FROM_LOG` for a log record without them (G1, and the gateway's G3 emitter)."""
+FROM_LOG, FROM_LOG_WITH_THREADS, FROM_TABLE = 0, 1, 2
 
 
 class Kind(Enum):
@@ -45,6 +51,8 @@ class Column:
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     """Older Coder column names accepted on import (migration 000370 used msg_id, input, output)."""
+    internal: bool = False
+    """Ours, not Coder's: never read from a file, only set by the reader that knows its value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,8 @@ class Table:
     def __post_init__(self) -> None:
         index: dict[str, Column] = {}
         for column in self.columns:
+            if column.internal:
+                continue
             index[column.name] = column
             for alias in column.aliases:
                 index.setdefault(alias, column)
@@ -83,11 +93,12 @@ class Table:
         return tuple(c.name for c in self.columns) + tuple(d[0] for d in self.derived)
 
     def ddl(self) -> str:
-        parts = [
-            f'"{c.name}" {c.kind.sql_type}{" NOT NULL" if c.required or c.not_null else ""}'
-            for c in self.columns
-        ]
+        def column(c: Column) -> str:
+            return f'"{c.name}" {c.kind.sql_type}{" NOT NULL" if c.required or c.not_null else ""}'
+
+        parts = [column(c) for c in self.columns if not c.internal]
         parts += [f'"{name}" {kind.sql_type} NOT NULL' for name, kind, _ in self.derived]
+        parts += [column(c) for c in self.columns if c.internal]
         parts += [f'"{name}" TIMESTAMPTZ' for name in self.maintained]
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(parts) + "\n)"
 
@@ -125,6 +136,7 @@ INTERCEPTIONS = Table(
             choices=("centralized", "byok"),
         ),
         Column("credential_hint", Kind.TEXT, not_null=True, default="''", max_length=15),
+        Column(ORIGIN, Kind.COUNT, not_null=True, default=str(FROM_TABLE), internal=True),
     ),
     key=("id",),
     derived=(
@@ -230,6 +242,27 @@ INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 """ART indexes (name, table, columns): point look-ups by id (cursors, users)."""
 
 
+LOG_ENDS = Table(
+    name="aibridge_log_pending_ends",
+    columns=(_INTERCEPTION_ID, Column("ended_at", Kind.TIMESTAMPTZ, required=True)),
+    key=("interception_id", "ended_at"),
+)
+"""``interception_end`` log records whose interception is not stored yet (or not ended yet);
+applied, then dropped, as soon as it is."""
+
+LOG_LINEAGE = Table(
+    name="aibridge_log_lineage",
+    columns=(_INTERCEPTION_ID, Column("correlating_tool_call_id", Kind.TEXT, required=True)),
+    key=("interception_id", "correlating_tool_call_id"),
+)
+"""The tool call each logged interception answers, for logs that carry no thread ids (G3): its
+thread parent is the interception that recorded that tool call (input-formats §1.5)."""
+
+LOG_TABLES = (LOG_ENDS, LOG_LINEAGE)
+
+IMPORT_SOURCES = "aibridge_import_sources"
+"""Per external source (a PostgreSQL database) and table: how far earlier imports read it."""
+
 SESSION_ROLLUP = "aibridge_session_rollup"
 """One row per (session_id, initiator_id) with ended interceptions: the session's aggregates
 over all of them, rebuilt for every session an import touches."""
@@ -259,6 +292,8 @@ DERIVED_DDL = (
 )""",
     f'CREATE TABLE IF NOT EXISTS "{CATALOG}" ("kind" VARCHAR NOT NULL, "value" VARCHAR NOT NULL, '
     '"initiator_id" UUID NOT NULL)',
+    f'CREATE TABLE IF NOT EXISTS "{IMPORT_SOURCES}" ("source" VARCHAR NOT NULL, "table_name" VARCHAR NOT NULL, '
+    '"state" JSON NOT NULL, "imported_at" TIMESTAMPTZ NOT NULL, PRIMARY KEY ("source", "table_name"))',
 )
 
 
@@ -273,9 +308,21 @@ def ddl_statements() -> list[str]:
         f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)'
     ]
     statements += [table.ddl() for table in TABLES.values()]
+    statements += [table.ddl() for table in LOG_TABLES]
     statements += list(DERIVED_DDL)
     statements += [
         f"CREATE INDEX IF NOT EXISTS {ident(name)} ON {ident(table)} ({', '.join(map(ident, cols))})"
         for name, table, cols in INDEXES
     ]
+    return statements
+
+
+def upgrade_statements(version: int) -> list[str]:
+    """What brings a store written at schema ``version`` up to :data:`SCHEMA_VERSION` (the
+    new tables come from :func:`ddl_statements`)."""
+    statements = []
+    if version < 2:
+        statements.append(
+            f"ALTER TABLE {ident(INTERCEPTIONS.name)} ADD COLUMN IF NOT EXISTS {ident(ORIGIN)} BIGINT DEFAULT {FROM_TABLE}"
+        )
     return statements

@@ -42,19 +42,22 @@ def stage_source(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     present = {f.name: f.type for f in source.schema if f.name != ROW}
     _check_columns(source, present)
     guard = _Guard(source)
-    con.register(_SOURCE, guard.reader())
+    if source.relation is None:
+        con.register(_SOURCE, guard.reader())
+    rows = f"({source.relation})" if source.relation is not None else _SOURCE
     try:
         con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(source.table, present)}")
+        con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(source.table, present, rows)}")
     except duckdb.Error as e:
         if guard.error is not None:
             raise guard.error from None
         raise StorageError(f"{source.name}: cannot stage rows: {e}") from e
     finally:
-        try:
-            con.unregister(_SOURCE)
-        except duckdb.Error:
-            pass  # the transaction failed already; the caller rolls it back
+        if source.relation is None:
+            try:
+                con.unregister(_SOURCE)
+            except duckdb.Error:
+                pass  # the transaction failed already; the caller rolls it back
     _raise_first_bad_row(con, source)
 
 
@@ -91,7 +94,9 @@ def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
             return f"CASE WHEN octet_length({raw}) = 16 THEN TRY_CAST(hex({raw}) AS UUID) END"
         return f"TRY_CAST({raw} AS UUID)" if stringy else None
     if kind is Kind.TIMESTAMPTZ:
-        return f"TRY_CAST({raw} AS TIMESTAMPTZ)" if stringy or pa.types.is_timestamp(arrow) else None
+        if stringy:
+            return timestamp_sql(raw)
+        return f"TRY_CAST({raw} AS TIMESTAMPTZ)" if pa.types.is_timestamp(arrow) else None
     if kind is Kind.COUNT:
         if pa.types.is_integer(arrow):
             return f"CAST({raw} AS BIGINT)"
@@ -112,6 +117,19 @@ def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
             return f"to_json({raw})"
         return None
     return raw if stringy else None
+
+
+def timestamp_sql(text: str) -> str:
+    """SQL reading a timestamp string the way PostgreSQL does: more than six fractional digits
+    (Go logs nanoseconds) are rounded to the microsecond, half to even on the float value as
+    PostgreSQL's ``rint``, where DuckDB's cast would truncate (input-formats §1.5)."""
+    fraction = f"regexp_extract({text}, '\\.([0-9]{{7,}})', 1)"
+    whole = f"TRY_CAST(regexp_replace({text}, '\\.[0-9]+', '') AS TIMESTAMPTZ)"
+    micros = f"CAST(round_even(TRY_CAST('0.' || {fraction} AS DOUBLE) * 1000000.0, 0) AS BIGINT)"
+    return (
+        f"CASE WHEN {fraction} = '' THEN TRY_CAST({text} AS TIMESTAMPTZ) "
+        f"ELSE {whole} + to_microseconds({micros}) END"
+    )
 
 
 def _checks(column: Column, raw: str, typed: str) -> list[tuple[str, str]]:
@@ -151,7 +169,7 @@ _KIND_NAMES = {
 }
 
 
-def _stage_sql(table: Table, present: dict[str, pa.DataType]) -> str:
+def _stage_sql(table: Table, present: dict[str, pa.DataType], rows: str) -> str:
     typed_cols, checks = [], []
     for column in table.columns:
         name = ident(column.name)
@@ -178,7 +196,7 @@ def _stage_sql(table: Table, present: dict[str, pa.DataType]) -> str:
     return (
         f"SELECT {', '.join(final)}, {ident(ROW)}, __error FROM ("
         f"SELECT {', '.join(typed_cols)}, src.{ident(ROW)}, {error} AS __error "
-        f"FROM {_SOURCE} AS src)"
+        f"FROM {rows} AS src)"
     )
 
 

@@ -21,12 +21,24 @@ from .errors import (
     SchemaVersionError,
     StorageError,
 )
+from .logrecords import LogReport, log_sources
 from .merge import TableCounts, begin_import, finish_import, merge_source
-from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident
+from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident, upgrade_statements
 
 if TYPE_CHECKING:
     from .auth import Actor
     from .models import InterceptionsPage, SessionsPage, SessionThreads
+
+
+@dataclass
+class SourceReport:
+    """What one source gave: rows per table, and what it held that was not imported, with why."""
+
+    name: str
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    passed_over: dict[str, int] = field(default_factory=dict)
+    """Reason → how many lines or rows (other log lines, malformed lines...)."""
+    wrapper: str | None = None
 
 
 @dataclass
@@ -40,8 +52,21 @@ class ImportSummary:
     notes: list[str] = field(default_factory=list)
     """What sources held that could not be imported (a sessions page holds no interceptions)."""
 
-    def _add(self, table: str, counts: TableCounts) -> None:
+    reports: dict[str, SourceReport] = field(default_factory=dict)
+    """Per source (a file, a database), what happened to its rows, and what was passed over."""
+
+    def _add(self, table: str, counts: TableCounts, source: str | None = None) -> None:
         self.tables.setdefault(table, TableCounts()).add(counts)
+        if source is not None:
+            self.report(source).tables.setdefault(table, TableCounts()).add(counts)
+
+    def report(self, source: str) -> SourceReport:
+        """The report of one source (made empty on first use)."""
+        return self.reports.setdefault(source, SourceReport(source))
+
+    @property
+    def merged(self) -> int:
+        return sum(c.merged for c in self.tables.values())
 
     @property
     def inserted(self) -> int:
@@ -148,6 +173,9 @@ class Store:
                 raise StorageError(f"{where} is not an aibridge_store database")
             return
         with self.transaction():
+            if version is not None and version < SCHEMA_VERSION:
+                for statement in upgrade_statements(version):
+                    self._con.execute(statement)
             for statement in ddl_statements():
                 self._con.execute(statement)
             self._con.execute(
@@ -233,11 +261,46 @@ class Store:
             if progress is not None:
                 progress(min(done, total), total)
 
-        sources = (source for f in planned for source in ingest.open_file(f, advance, summary.notes))
+        sources = (source for f in planned for source in self._open(f, advance, summary))
         self._import_sources(sources, summary)
         if progress is not None:
             progress(total, total)
         return summary
+
+    def _open(self, entry: ingest.PlannedFile, progress: ingest.Progress, summary: ImportSummary) -> Iterator[ingest.Source]:
+        if entry.format == "log":
+            yield from self._log_sources(ingest.open_log(entry, progress), summary)
+        elif entry.format == "stdin":
+            opened = ingest.open_stdin(progress)
+            if isinstance(opened, ingest.LogFile):
+                yield from self._log_sources(opened, summary)
+            else:
+                sources, notes = opened
+                summary.notes.extend(notes)
+                yield from sources
+        else:
+            yield from ingest.open_file(entry, progress, summary.notes)
+
+    def _log_sources(self, log: ingest.LogFile, summary: ImportSummary) -> Iterator[ingest.Source]:
+        found = LogReport()
+        yield from log_sources(self._con, log, found)
+        report = summary.report(log.name)
+        report.wrapper = log.stats.wrapper.value
+        other = log.stats.lines - log.stats.candidates
+        passed = {
+            "other log lines": other + log.stats.candidates - found.records - found.malformed
+            - sum(found.unknown_types.values()),
+            "lines that mention an interception log but are not JSON": found.malformed,
+            **{f"records of unknown type {kind!r}": n for kind, n in found.unknown_types.items()},
+        }
+        report.passed_over.update({reason: n for reason, n in passed.items() if n})
+        if found.first_malformed is not None:
+            summary.notes.append(
+                f"{log.name}: {found.malformed} line(s) mention an interception log but are not valid JSON "
+                f"(first at line {found.first_malformed}); they were passed over"
+            )
+        if not found.records:
+            summary.notes.append(f"{log.name}: no interception records in {log.stats.lines} lines")
 
     def import_arrow(self, table: str, data: Any) -> ImportSummary:
         """Import Arrow data (a ``pyarrow.Table``, a ``RecordBatchReader`` or any object with
@@ -254,8 +317,9 @@ class Store:
             with self.transaction() as con:
                 begin_import(con)
                 for source in sources:
-                    summary._add(source.table.name, merge_source(con, source))
-                    summary.sources.append(source.name)
+                    summary._add(source.table.name, merge_source(con, source), source.name)
+                    if source.name not in summary.sources:
+                        summary.sources.append(source.name)
                     if source.ignored_columns:
                         summary.ignored_columns[source.name] = source.ignored_columns
                 finish_import(con)

@@ -1,25 +1,39 @@
 """Readers: every input format becomes :class:`Source` objects of Arrow record batches.
 
-``plan_path`` decides what a file or directory holds (by file name), ``open_file`` reads it.
+``plan_path`` decides what a file or directory holds: table exports by file name, coderd logs by
+content. ``open_file`` reads a planned table file; ``open_log`` a log's candidate lines (the store
+pulls the records out of them); ``open_stdin`` standard input, a log or a saved API response.
 """
 
 from __future__ import annotations
 
+import itertools
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import ImportDataError
 from ..schema import TABLES, Table
-from .apijson import read_api_json
+from .apijson import api_json_sources, read_api_json
 from .arrow import read_arrow
-from .base import ROW, Progress, Source, file_size, stem_of
+from .base import ROW, Progress, Source, file_size, open_input, stem_of
+from .logs import LogFile, Wrapper, read_log, sniff
 from .jsonl import read_jsonl
 from .parquet import read_parquet
 from .pgcsv import read_csv
 from .pgdump import read_dump
 
-__all__ = ["ROW", "PlannedFile", "Source", "open_file", "plan_path", "read_arrow"]
+__all__ = [
+    "ROW", "STDIN", "LogFile", "PlannedFile", "Source", "open_file", "open_log", "open_stdin", "plan_path",
+    "read_arrow",
+]
+
+STDIN = "-"
+"""The path that means standard input."""
+_HEAD_BYTES = 1 << 16
+_BLOCK_BYTES = 4 << 20
 
 _TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _DUMP_SUFFIXES = {".sql", ".dump"}
@@ -32,23 +46,38 @@ class PlannedFile:
     format: str
     table: Table | None  # None for a pg_dump file, which names its tables inside
     size: int
+    wrapper: Wrapper | None = None  # for a log: how its lines are wrapped
 
 
 def _plan_file(path: Path) -> PlannedFile | None:
     stem, ext = stem_of(path)
     if ext in _DUMP_SUFFIXES:
         return PlannedFile(path, "pgdump", None, file_size(path))
-    if ext in _API_SUFFIXES:
-        return PlannedFile(path, "apijson", None, file_size(path))
     fmt = _TABLE_FORMATS.get(ext)
     table = TABLES.get(stem)
-    if fmt is None or table is None:
-        return None
-    return PlannedFile(path, fmt, table, file_size(path))
+    if fmt is not None and table is not None:
+        return PlannedFile(path, fmt, table, file_size(path))
+    wrapper = _sniff_file(path)
+    if wrapper is not None:
+        return PlannedFile(path, "log", None, file_size(path), wrapper)
+    if ext in _API_SUFFIXES:
+        return PlannedFile(path, "apijson", None, file_size(path))
+    return None
+
+
+def _sniff_file(path: Path) -> Wrapper | None:
+    with open_input(path) as stream:
+        head = stream.read(_HEAD_BYTES)
+    try:
+        return sniff(head)
+    except ImportDataError as e:
+        raise ImportDataError(e.reason, source=str(path)) from None
 
 
 def plan_path(path: Path) -> tuple[list[PlannedFile], list[Path]]:
     """The files to import below ``path`` in table order, and the files that were passed over."""
+    if str(path) == STDIN:
+        return [PlannedFile(path, "stdin", None, 0)], []
     if path.is_dir():
         candidates = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     elif path.exists():
@@ -66,13 +95,14 @@ def plan_path(path: Path) -> tuple[list[PlannedFile], list[Path]]:
     if not path.is_dir() and skipped:
         tables = ", ".join(TABLES)
         raise ImportDataError(
-            "cannot tell what this file holds: name it after its table "
+            "cannot tell what this file holds: it is not a coderd JSON log (run coderd with "
+            "--log-json), so name it after its table "
             f"({tables}) with .csv, .parquet, .jsonl or .ndjson (optionally .gz or .zst), "
             "or use .sql for a pg_dump file and .json for a saved API response",
             source=str(path),
         )
     order = list(TABLES)
-    planned.sort(key=lambda e: (e.table is None, order.index(e.table.name) if e.table else 0))
+    planned.sort(key=lambda e: (e.table is None, order.index(e.table.name) if e.table else 0, e.format == "log"))
     return planned, skipped
 
 
@@ -93,3 +123,58 @@ def open_file(
     assert entry.table is not None
     readers = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl}
     yield readers[entry.format](entry.path, entry.table, progress)
+
+
+def _blocks(stream: BinaryIO | object) -> Iterator[bytes]:
+    while block := stream.read(_BLOCK_BYTES):  # type: ignore[attr-defined]
+        yield block
+
+
+def open_log(entry: PlannedFile, progress: Progress | None = None) -> LogFile:
+    """The candidate lines of a planned log file (read lazily; the file closes at the end)."""
+    assert entry.wrapper is not None
+
+    def blocks() -> Iterator[bytes]:
+        with open_input(entry.path, progress) as stream:
+            yield from _blocks(stream)
+
+    return read_log(str(entry.path), blocks(), entry.wrapper)
+
+
+_GZIP, _ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
+
+
+def open_stdin(
+    progress: Progress | None = None, stream: BinaryIO | None = None
+) -> LogFile | tuple[list[Source], list[str]]:
+    """Standard input: a coderd log (plain, gzip or zstd), or a saved API response."""
+    import pyarrow as pa
+
+    raw = stream if stream is not None else sys.stdin.buffer
+    name = "standard input"
+    reader: object = raw
+    magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    if magic.startswith(_GZIP) or magic.startswith(_ZSTD):
+        reader = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "gzip" if magic.startswith(_GZIP) else "zstd")
+    head = reader.read(_HEAD_BYTES)  # type: ignore[attr-defined]
+    if progress is not None:
+        progress(len(head))
+    try:
+        wrapper = sniff(head)
+    except ImportDataError as e:
+        raise ImportDataError(e.reason, source=name) from None
+
+    def rest() -> Iterator[bytes]:
+        for block in _blocks(reader):
+            if progress is not None:
+                progress(len(block))
+            yield block
+
+    if wrapper is not None:
+        return read_log(name, itertools.chain([head], rest()), wrapper)
+    if head.lstrip()[:1] in (b"{", b"["):
+        return api_json_sources(name, b"".join(itertools.chain([head], rest())))
+    raise ImportDataError(
+        "holds neither a coderd JSON log nor a saved API response (table exports need a file named after their table)",
+        source=name,
+    )

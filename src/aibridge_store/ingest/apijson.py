@@ -130,17 +130,21 @@ def read_api_json(path: Path, progress: Progress | None = None) -> tuple[list[So
     with open_input(path, progress) as stream:
         while chunk := stream.read(1 << 20):
             chunks.append(chunk)
-    raw = b"".join(chunks)
+    return api_json_sources(str(path), b"".join(chunks))
+
+
+def api_json_sources(name: str, raw: bytes) -> tuple[list[Source], list[str]]:
+    """The sources of a saved API response read whole (a file, or standard input)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ImportDataError(f"not UTF-8 text: {e}", source=str(path)) from e
+        raise ImportDataError(f"not UTF-8 text: {e}", source=name) from e
     rows = _Rows()
-    for number, value in enumerate(_values(text, str(path)), start=1):
-        _read_value(rows, value, str(path), number)
+    for number, value in enumerate(_values(text, name), start=1):
+        _read_value(rows, value, name, number)
     sources = []
-    for name, items in rows.tables.items():
-        sources.append(_source(path, TABLES[name], items))
+    for table, items in rows.tables.items():
+        sources.append(_source(name, TABLES[table], items))
     return sources, rows.notes
 
 
@@ -152,7 +156,7 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _source(path: Path, table: Table, items: list[dict[str, Any]]) -> Source:
+def _source(path: str, table: Table, items: list[dict[str, Any]]) -> Source:
     names = [c.name for c in table.columns if any(c.name in item for item in items)]
     arrays = [pa.array([_text(item.get(name)) for item in items], pa.string()) for name in names]
     arrays.append(pa.array(range(1, len(items) + 1), pa.int64()))

@@ -38,6 +38,11 @@ class Source:
     ignored_columns: list[str] = field(default_factory=list)
     insert_only: bool = False
     """Rows only fill in keys not stored yet (users known from an API response's initiators)."""
+    relation: str | None = None
+    """A SELECT over a temporary table of the store's, read instead of ``batches`` (log records,
+    whose fields DuckDB pulls out of the JSON lines)."""
+    from_log: bool = False
+    """Rows rebuilt from log records, which carry no row ids (see :mod:`aibridge_store.logrecords`)."""
 
 
 def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:

@@ -1,0 +1,247 @@
+"""coderd log files holding structured interception records (input-formats §1).
+
+A log is recognised by its content, not its name. :func:`read_log` turns a file, or standard
+input, into Arrow batches of *candidate lines*: the slog JSON text of every line that may be an
+interception record, with its line number. Lines wrapped by Docker's json-file driver, Kubernetes
+CRI files, ``kubectl logs --timestamps`` or a Loki JSON-lines export are unwrapped first, and
+partial chunks are joined. Every other line is counted and passed over. The record fields are
+pulled out of the JSON text by the store (:mod:`aibridge_store.logrecords`), which is much
+faster than decoding four million lines in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import ImportDataError
+from .base import ROW
+
+LINE = "line"
+MARKER = b"interception log"
+BLOCK_BYTES = 4 << 20
+BATCH_LINES = 1 << 16
+SNIFF_LINES = 50
+
+
+class Wrapper(Enum):
+    """How each log line is wrapped in the file."""
+
+    PLAIN = "slog JSON"
+    DOCKER = "Docker json-file"
+    CRI = "Kubernetes CRI"
+    TIMESTAMPED = "kubectl --timestamps"
+    LOKI = "Loki JSON lines"
+
+
+UNSUPPORTED_HUMAN = (
+    "unsupported format: this is coderd's human-readable log, which loses data; "
+    "run coderd with --log-json <path> (CODER_LOGGING_JSON) and import that file"
+)
+
+_CRI = re.compile(rb"^(\S+) (stdout|stderr) ([PF]) ?(.*)$", re.DOTALL)
+_TIMESTAMP = re.compile(rb"^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2}) ")
+_HUMAN = re.compile(rb"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? \[(debu|info|warn|erro|crit|fata)")
+
+
+def sniff(head: bytes) -> Wrapper | None:
+    """What kind of log ``head`` (the first bytes of a file) starts, or None for no log at all.
+
+    Raises :class:`ImportDataError` for coderd's human-readable format."""
+    lines = [line for line in head.split(b"\n")[:SNIFF_LINES] if line.strip()]
+    for line in lines[:-1] if len(lines) > 1 else lines:
+        line = line.strip()
+        if _HUMAN.match(line):
+            raise ImportDataError(UNSUPPORTED_HUMAN)
+        cri = _CRI.match(line)
+        if cri and _TIMESTAMP.match(cri.group(1) + b" "):
+            return Wrapper.CRI
+        if _TIMESTAMP.match(line):
+            rest = line.split(b" ", 1)[1]
+            if _slog_envelope(_json_object(rest)):
+                return Wrapper.TIMESTAMPED
+            continue
+        record = _json_object(line)
+        if record is None:
+            continue
+        if isinstance(record.get("log"), str) and ("stream" in record or "time" in record):
+            return Wrapper.DOCKER
+        if isinstance(record.get("line"), str) and ("labels" in record or "timestamp" in record):
+            return Wrapper.LOKI
+        if _slog_envelope(record):
+            return Wrapper.PLAIN
+    return None
+
+
+def _json_object(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _slog_envelope(record: dict[str, Any] | None) -> bool:
+    if record is None:
+        return False
+    message = record.get("msg", record.get("message"))
+    stamped = any(k in record for k in ("ts", "level", "severity", "time", "timestampSeconds"))
+    return isinstance(message, str) and stamped
+
+
+@dataclass
+class LogStats:
+    """What a log held besides its records (filled in while it is read)."""
+
+    wrapper: Wrapper
+    lines: int = 0
+    candidates: int = 0
+
+
+@dataclass
+class LogFile:
+    """A log's candidate lines: batches of (:data:`ROW`, :data:`LINE`)."""
+
+    name: str
+    batches: Iterator[pa.RecordBatch]
+    stats: LogStats
+    schema: pa.Schema = field(default_factory=lambda: pa.schema([(ROW, pa.int64()), (LINE, pa.string())]))
+
+
+def read_log(name: str, blocks: Iterator[bytes], wrapper: Wrapper) -> LogFile:
+    """The candidate lines of a log whose bytes arrive as ``blocks``."""
+    stats = LogStats(wrapper)
+    return LogFile(name, _batches(name, _lines(blocks), wrapper, stats), stats)
+
+
+def _lines(blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
+    """Lists of whole lines (without their newline), in order."""
+    pending = b""
+    for block in blocks:
+        if not block:
+            continue
+        lines = (pending + block).split(b"\n")
+        pending = lines.pop()
+        yield lines
+    if pending:
+        yield [pending]
+
+
+def _batches(name: str, chunks: Iterator[list[bytes]], wrapper: Wrapper, stats: LogStats) -> Iterator[pa.RecordBatch]:
+    rows: list[int] = []
+    texts: list[bytes] = []
+    pick = picker(wrapper)
+    for lines in chunks:
+        first = stats.lines + 1
+        stats.lines += len(lines)
+        pick(lines, first, rows, texts)
+        if len(rows) >= BATCH_LINES:
+            yield _batch(name, rows, texts, stats)
+            rows, texts = [], []
+    if isinstance(pick, _Joiner):
+        pick.flush(rows, texts)
+    if rows:
+        yield _batch(name, rows, texts, stats)
+
+
+def _batch(name: str, rows: list[int], texts: list[bytes], stats: LogStats) -> pa.RecordBatch:
+    stats.candidates += len(rows)
+    try:
+        lines = pa.array(texts, pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:
+        for row, text in zip(rows, texts):
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ImportDataError(f"not valid UTF-8: {e.reason}", source=name, row=row) from None
+        raise
+    return pa.RecordBatch.from_arrays([pa.array(rows, pa.int64()), lines], names=[ROW, LINE])
+
+
+def _pick_plain(lines: list[bytes], first: int, rows: list[int], texts: list[bytes]) -> None:
+    for i, line in enumerate(lines):
+        if MARKER in line:
+            rows.append(first + i)
+            texts.append(line)
+
+
+def _pick_timestamped(lines: list[bytes], first: int, rows: list[int], texts: list[bytes]) -> None:
+    for i, line in enumerate(lines):
+        if MARKER in line:
+            rows.append(first + i)
+            texts.append(line.split(b" ", 1)[-1])
+
+
+class _Joiner:
+    """Unwraps lines whose transport splits long lines into chunks (Docker, CRI, Loki), joining
+    the chunks; the joined line keeps the number of its first chunk."""
+
+    def __init__(self, unwrap: Any) -> None:
+        self._unwrap = unwrap
+        self._start = 0
+        self._parts: list[bytes] = []
+
+    def __call__(self, lines: list[bytes], first: int, rows: list[int], texts: list[bytes]) -> None:
+        for i, line in enumerate(lines):
+            if not self._parts and MARKER not in line:
+                continue  # a record's first chunk holds the marker: its envelope comes first
+            unwrapped = self._unwrap(line)
+            if unwrapped is None:
+                continue
+            text, complete = unwrapped
+            if not self._parts:
+                self._start = first + i
+            self._parts.append(text)
+            if complete:
+                self._emit(rows, texts)
+
+    def _emit(self, rows: list[int], texts: list[bytes]) -> None:
+        text = b"".join(self._parts).rstrip(b"\r\n")
+        self._parts = []
+        if MARKER in text:
+            rows.append(self._start)
+            texts.append(text)
+
+    def flush(self, rows: list[int], texts: list[bytes]) -> None:
+        if self._parts:
+            self._emit(rows, texts)
+
+
+def _unwrap_docker(line: bytes) -> tuple[bytes, bool] | None:
+    record = _json_object(line)
+    if record is None or not isinstance(record.get("log"), str):
+        return None
+    text: str = record["log"]
+    return text.encode(), text.endswith("\n")
+
+
+def _unwrap_loki(line: bytes) -> tuple[bytes, bool] | None:
+    record = _json_object(line)
+    if record is None or not isinstance(record.get("line"), str):
+        return None
+    return record["line"].encode(), True
+
+
+def _unwrap_cri(line: bytes) -> tuple[bytes, bool] | None:
+    match = _CRI.match(line)
+    if match is None:
+        return None
+    return match.group(4), match.group(3) == b"F"
+
+
+_PICKERS: dict[Wrapper, Any] = {
+    Wrapper.PLAIN: _pick_plain,
+    Wrapper.TIMESTAMPED: _pick_timestamped,
+}
+
+
+def picker(wrapper: Wrapper) -> Any:
+    return _PICKERS.get(wrapper) or _Joiner(
+        {Wrapper.DOCKER: _unwrap_docker, Wrapper.CRI: _unwrap_cri, Wrapper.LOKI: _unwrap_loki}[wrapper]
+    )
