@@ -2,7 +2,7 @@
 """Set up and run aibridge_store on a machine with nothing but Python 3.11+.
 
     python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then first pages of interceptions and sessions
-    python3 dev.py test    # the whole test suite
+    python3 dev.py test    # the whole test suite (installs and starts PostgreSQL for its live-database tests)
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
@@ -11,10 +11,15 @@ the install is redone only when pyproject.toml changes.
 
 from __future__ import annotations
 
+import atexit
+import glob
 import hashlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -25,17 +30,15 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".installed"
 
 
-def run(*command: object) -> None:
+def run(*command: object, env: dict[str, str] | None = None) -> None:
     printable = " ".join(str(c) for c in command)
     print(f"+ {printable}", file=sys.stderr, flush=True)
-    result = subprocess.run([str(c) for c in command], cwd=ROOT)
+    result = subprocess.run([str(c) for c in command], cwd=ROOT, env={**os.environ, **(env or {})})
     if result.returncode:
         raise SystemExit(result.returncode)
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
-        raise SystemExit("aibridge_store needs Python 3.11 or newer")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
         return
@@ -58,8 +61,66 @@ def demo(args: list[str]) -> None:
     run(BIN / "aibridge-store", "--db", db, "sessions", "--limit", "5")
 
 
+def _postgres_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return Path(found[-1]).parent
+    on_path = shutil.which("pg_ctl")
+    return Path(on_path).parent if on_path else None
+
+
+def _install_postgres() -> Path:
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit(
+            "the live-database tests need PostgreSQL: install it (Debian: apt-get install postgresql), "
+            "point AIBRIDGE_TEST_POSTGRES at a server you own, or set AIBRIDGE_SKIP_POSTGRES=1"
+        )
+    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-qq", env=quiet)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql", env=quiet)
+    bindir = _postgres_bindir()
+    if bindir is None:
+        raise SystemExit("apt-get installed postgresql but no pg_ctl was found under /usr/lib/postgresql")
+    return bindir
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_for_tests() -> dict[str, str]:
+    """A throwaway PostgreSQL cluster for the test run (stopped and deleted at exit).
+
+    Installs Debian's postgresql package when the machine has none (as root, through apt-get).
+    Returns the environment that tells the tests where it is."""
+    if os.environ.get("AIBRIDGE_TEST_POSTGRES") or os.environ.get("AIBRIDGE_SKIP_POSTGRES") == "1":
+        return {}
+    bindir = _postgres_bindir() or _install_postgres()
+    home = Path(tempfile.mkdtemp(prefix="aibridge-pg-"))
+    as_owner: list[str] = []
+    user = os.environ.get("USER") or "postgres"
+    if os.geteuid() == 0:  # initdb refuses to run as root: the package's postgres user owns the cluster
+        user = "postgres"
+        shutil.chown(home, user="postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data, port = home / "data", _free_port()
+    run(*as_owner, bindir / "initdb", "-D", data, "-A", "trust", "-U", user, "--no-sync", "-E", "UTF8")
+    options = f"-k {home} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+    run(*as_owner, bindir / "pg_ctl", "-D", data, "-o", options, "-l", home / "server.log", "-w", "start")
+
+    def stop() -> None:
+        subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+    atexit.register(stop)
+    return {"AIBRIDGE_TEST_POSTGRES": f"postgresql://{user}@/postgres?host={home}&port={port}"}
+
+
 def test(args: list[str]) -> None:
-    run(PYTHON, "-m", "pytest", *args)
+    run(PYTHON, "-m", "pytest", *args, env=postgres_for_tests())
 
 
 def bench(args: list[str]) -> None:
