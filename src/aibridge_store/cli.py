@@ -11,34 +11,43 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from .errors import AibridgeStoreError
+from .ingest.postgres import is_postgres_url
+from .merge import TableCounts
 from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
+from .schema import LOG_ENDS, LOG_LINEAGE
 from .store import ImportSummary, Store
 
 DEFAULT_DB = "aibridge.duckdb"
 
 
 class _ProgressBar:
-    """A one-line progress bar on a terminal; silent when the stream is not a terminal."""
+    """A one-line progress bar on a terminal; silent when the stream is not a terminal.
 
-    def __init__(self, stream: TextIO) -> None:
+    Shows bytes (files) or rows (a database); without a known total, only what was done."""
+
+    def __init__(self, stream: TextIO, unit: str = "MB") -> None:
         self.stream = stream
         self.enabled = stream.isatty()
         self.started = time.monotonic()
         self.last = 0.0
+        self.unit = unit
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done < total):
+        if not self.enabled or (now - self.last < 0.1 and (not total or done < total)):
             return
         self.last = now
-        fraction = done / total if total else 1.0
-        width = 30
-        filled = int(fraction * width)
-        rate = done / max(now - self.started, 1e-9) / 1e6
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} "
-            f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB  {rate:,.1f} MB/s"
-        )
+        scale = 1e6 if self.unit == "MB" else 1.0
+        rate = done / max(now - self.started, 1e-9) / scale
+        amount = f"{done / scale:,.1f} {self.unit}" if self.unit == "MB" else f"{done:,} {self.unit}"
+        if total:
+            fraction = done / total
+            width = 30
+            filled = int(fraction * width)
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} {amount} of {total / scale:,.1f} {self.unit}"
+        else:
+            line = f"{amount} read"
+        self.stream.write(f"\r{line}  {rate:,.1f} {self.unit}/s")
         self.stream.flush()
 
     def close(self) -> None:
@@ -59,20 +68,42 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[
     return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
 
 
+_LABELS = {LOG_ENDS.name: "interception_end records", LOG_LINEAGE.name: "thread links (G3 logs)"}
+_COUNT_HEADERS = ("inserted", "updated", "merged", "already stored")
+
+
+def _counts(counts: TableCounts) -> tuple[int, int, int, int]:
+    return counts.inserted, counts.updated, counts.merged, counts.unchanged
+
+
 def render_summary(summary: ImportSummary, seconds: float) -> str:
-    rows = [
-        (name, c.inserted, c.updated, c.unchanged)
-        for name, c in summary.tables.items()
-    ]
-    rows.append(("total", summary.inserted, summary.updated, summary.unchanged))
-    text = [_table(("table", "inserted", "updated", "unchanged"), rows, right={1, 2, 3})]
-    text.append(f"{len(summary.sources)} source(s) imported in {seconds:.2f} s")
+    """Per source: what happened to its rows, what was passed over and why; then the totals."""
+    text = []
+    for report in summary.reports.values():
+        kind = f"  ({report.kind})" if report.kind else ""
+        text.append(f"{report.name}{kind}")
+        rows = [(_LABELS.get(name, name), *_counts(c)) for name, c in report.tables.items() if c.rows]
+        if rows:
+            text.append(_indent(_table(("table", *_COUNT_HEADERS), rows, right={1, 2, 3, 4})))
+        else:
+            text.append("  nothing new")
+        for reason, n in report.passed_over.items():
+            text.append(f"  passed over: {reason}: {n}")
+        text.append("")
+    rows = [(name, *_counts(c)) for name, c in summary.tables.items() if name not in _LABELS]
+    rows.append(("total", *(sum(row[i] for row in rows) for i in range(1, 5))))  # type: ignore[misc]
+    text.append(_table(("all sources", *_COUNT_HEADERS), rows, right={1, 2, 3, 4}))
+    text.append(f"{len(summary.reports)} source(s) imported in {seconds:.2f} s")
     for path in summary.skipped:
-        text.append(f"skipped (not a table export): {path}")
+        text.append(f"skipped (neither a table export nor a coderd log): {path}")
     for source, columns in summary.ignored_columns.items():
         text.append(f"ignored columns in {source}: {', '.join(columns)}")
     text.extend(summary.notes)
     return "\n".join(text)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
 
 def _short(text: str | None, width: int) -> str:
@@ -192,8 +223,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--memory-limit", default=None, help="cap DuckDB's memory, e.g. 2GB (imports spill to disk)")
     commands = parser.add_subparsers(dest="command", required=True)
-    imp = commands.add_parser("import", help="import table exports (files or directories)")
-    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp = commands.add_parser(
+        "import",
+        help="import table exports, pg_dump files, coderd JSON logs, saved API responses (files, directories, "
+        "- for standard input) and live Coder databases (postgresql://...)",
+    )
+    imp.add_argument("paths", nargs="+", metavar="PATH|URL")
+    imp.add_argument("--full", action="store_true", help="read a database whole, not only what changed since last time")
     imp.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     lst = _listing(commands, "interceptions", "list interceptions, newest first",
                    'search, e.g. \'provider:anthropic model:"gpt-5"\'', "--after-id")
@@ -227,16 +263,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    bar = _ProgressBar(sys.stderr) if not args.quiet else None
-    started = time.perf_counter()
+    """Import every argument in order: runs of files in one transaction, each database in its own."""
+    groups: list[list[str]] = []
+    for path in args.paths:
+        if is_postgres_url(path) or not groups or is_postgres_url(groups[-1][0]):
+            groups.append([path])
+        else:
+            groups[-1].append(path)
     with Store.open(args.db, memory_limit=args.memory_limit) as store:
-        try:
-            summary = store.import_path(*args.paths, progress=bar)
-        finally:
-            if bar is not None:
-                bar.close()
-    if not args.quiet:
-        print(render_summary(summary, time.perf_counter() - started))
+        for group in groups:
+            database = is_postgres_url(group[0])
+            bar = _ProgressBar(sys.stderr, "rows" if database else "MB") if not args.quiet else None
+            started = time.perf_counter()
+            try:
+                if database:
+                    summary = store.import_postgres(group[0], progress=bar, full=args.full)
+                else:
+                    summary = store.import_path(*group, progress=bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            if not args.quiet:
+                print(render_summary(summary, time.perf_counter() - started))
     return 0
 
 

@@ -28,6 +28,7 @@ from .rollup import UPDATED
 from .schema import (
     FROM_TABLE,
     INTERCEPTIONS,
+    LOG_ENDS,
     ORIGIN,
     PARENT_TIME,
     TOKEN_USAGES,
@@ -240,7 +241,15 @@ def _merge_children(con: duckdb.DuckDBPyConnection, table: Table, source: Source
     return TableCounts(inserted=_insert_new(con, table, keep), updated=updated, merged=merged)
 
 
+def _merge_log_ends(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
+    """End records wait for their interception; one that has ended already is nothing new."""
+    keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
+    keep += f' AND s."interception_id" NOT IN (SELECT "id" FROM {ident(INTERCEPTIONS.name)} WHERE "ended_at" IS NOT NULL)'
+    return TableCounts(inserted=_insert_new(con, table, keep))
+
+
 _MERGERS = {
+    LOG_ENDS.name: _merge_log_ends,
     INTERCEPTIONS.name: _merge_interceptions,
     USERS.name: lambda con, table, source: _merge_users(con, table),
     **{name: _merge_children for name in NATURAL_KEYS},

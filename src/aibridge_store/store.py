@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -21,9 +22,10 @@ from .errors import (
     SchemaVersionError,
     StorageError,
 )
+from .ingest.postgres import PostgresReader, Snapshot
 from .logrecords import LogReport, log_sources
 from .merge import TableCounts, begin_import, finish_import, merge_source
-from .schema import META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident, upgrade_statements
+from .schema import IMPORT_SOURCES, META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident, upgrade_statements
 
 if TYPE_CHECKING:
     from .auth import Actor
@@ -38,7 +40,8 @@ class SourceReport:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     passed_over: dict[str, int] = field(default_factory=dict)
     """Reason → how many lines or rows (other log lines, malformed lines...)."""
-    wrapper: str | None = None
+    kind: str | None = None
+    """What the source was: "slog JSON log", "Docker json-file log", "full read", "incremental read"..."""
 
 
 @dataclass
@@ -285,7 +288,7 @@ class Store:
         found = LogReport()
         yield from log_sources(self._con, log, found)
         report = summary.report(log.name)
-        report.wrapper = log.stats.wrapper.value
+        report.kind = f"{log.stats.wrapper.value} log"
         other = log.stats.lines - log.stats.candidates
         passed = {
             "other log lines": other + log.stats.candidates - found.records - found.malformed
@@ -311,7 +314,59 @@ class Store:
         self._import_sources([ingest.read_arrow(data, TABLES[table], f"arrow data for {table}")], summary)
         return summary
 
-    def _import_sources(self, sources: Iterable[ingest.Source], summary: ImportSummary) -> None:
+    def import_postgres(
+        self, dsn: str, *, progress: ProgressCallback | None = None, full: bool = False
+    ) -> ImportSummary:
+        """Import straight from a live Coder PostgreSQL database (``postgresql://user@host/db``).
+
+        Reads the aibridge tables and ``users`` in one read-only, repeatable-read snapshot, through
+        the ADBC PostgreSQL driver (no CSV round trip). The store remembers the snapshot per
+        database (named without its password), so the next call reads only rows written since:
+        new rows, and interceptions that were in flight and have ended. ``full=True`` reads
+        everything again (the merge keeps it idempotent). ``progress`` gets rows read (the total
+        is not known in advance: it is passed as 0).
+        """
+        self._writable()
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, 0)
+
+        reader = PostgresReader(dsn, advance)
+        try:
+            since = {} if full else self._postgres_snapshots(reader.name)
+            summary = ImportSummary()
+            tables = [name for name in TABLES if reader.columns.get(name)]
+
+            def remember(con: duckdb.DuckDBPyConnection) -> None:
+                for table in tables:
+                    con.execute(
+                        f"INSERT OR REPLACE INTO {ident(IMPORT_SOURCES)} VALUES (?, ?, ?, now())",
+                        [reader.name, table, json.dumps({"snapshot": reader.snapshot.text})],
+                    )
+
+            self._import_sources(reader.sources(since), summary, remember)
+        finally:
+            reader.close()
+        for table in tables:
+            summary.report(f"{reader.name} ({table})").kind = "incremental read" if table in since else "full read"
+        return summary
+
+    def _postgres_snapshots(self, name: str) -> dict[str, Snapshot]:
+        rows = self._con.execute(
+            f"SELECT table_name, state->>'snapshot' FROM {ident(IMPORT_SOURCES)} WHERE source = ?", [name]
+        ).fetchall()
+        return {table: Snapshot(text) for table, text in rows if text}
+
+    def _import_sources(
+        self,
+        sources: Iterable[ingest.Source],
+        summary: ImportSummary,
+        remember: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    ) -> None:
         self._writable()
         try:
             with self.transaction() as con:
@@ -323,6 +378,8 @@ class Store:
                     if source.ignored_columns:
                         summary.ignored_columns[source.name] = source.ignored_columns
                 finish_import(con)
+                if remember is not None:
+                    remember(con)
         except AibridgeStoreError:
             raise
         except duckdb.Error as e:

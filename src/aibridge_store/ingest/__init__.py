@@ -19,8 +19,8 @@ from ..schema import TABLES, Table
 from .apijson import api_json_sources, read_api_json
 from .arrow import read_arrow
 from .base import ROW, Progress, Source, file_size, open_input, stem_of
-from .logs import LogFile, Wrapper, read_log, sniff
 from .jsonl import read_jsonl
+from .logs import LogFile, Wrapper, read_log, sniff
 from .parquet import read_parquet
 from .pgcsv import read_csv
 from .pgdump import read_dump
@@ -68,10 +68,7 @@ def _plan_file(path: Path) -> PlannedFile | None:
 def _sniff_file(path: Path) -> Wrapper | None:
     with open_input(path) as stream:
         head = stream.read(_HEAD_BYTES)
-    try:
-        return sniff(head)
-    except ImportDataError as e:
-        raise ImportDataError(e.reason, source=str(path)) from None
+    return sniff(head, str(path))
 
 
 def plan_path(path: Path) -> tuple[list[PlannedFile], list[Path]]:
@@ -159,10 +156,7 @@ def open_stdin(
     head = reader.read(_HEAD_BYTES)  # type: ignore[attr-defined]
     if progress is not None:
         progress(len(head))
-    try:
-        wrapper = sniff(head)
-    except ImportDataError as e:
-        raise ImportDataError(e.reason, source=name) from None
+    wrapper = sniff(head, name)
 
     def rest() -> Iterator[bytes]:
         for block in _blocks(reader):

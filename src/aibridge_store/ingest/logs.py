@@ -50,7 +50,7 @@ _TIMESTAMP = re.compile(rb"^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2}) ")
 _HUMAN = re.compile(rb"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? \[(debu|info|warn|erro|crit|fata)")
 
 
-def sniff(head: bytes) -> Wrapper | None:
+def sniff(head: bytes, name: str) -> Wrapper | None:
     """What kind of log ``head`` (the first bytes of a file) starts, or None for no log at all.
 
     Raises :class:`ImportDataError` for coderd's human-readable format."""
@@ -58,7 +58,7 @@ def sniff(head: bytes) -> Wrapper | None:
     for line in lines[:-1] if len(lines) > 1 else lines:
         line = line.strip()
         if _HUMAN.match(line):
-            raise ImportDataError(UNSUPPORTED_HUMAN)
+            raise ImportDataError(UNSUPPORTED_HUMAN, source=name)
         cri = _CRI.match(line)
         if cri and _TIMESTAMP.match(cri.group(1) + b" "):
             return Wrapper.CRI
@@ -101,6 +101,7 @@ class LogStats:
 
     wrapper: Wrapper
     lines: int = 0
+    """Log lines read (a line a transport split into chunks counts once)."""
     candidates: int = 0
 
 
@@ -146,6 +147,7 @@ def _batches(name: str, chunks: Iterator[list[bytes]], wrapper: Wrapper, stats: 
             rows, texts = [], []
     if isinstance(pick, _Joiner):
         pick.flush(rows, texts)
+        stats.lines -= pick.joined  # count log lines, not the transport's chunks
     if rows:
         yield _batch(name, rows, texts, stats)
 
@@ -186,20 +188,30 @@ class _Joiner:
         self._unwrap = unwrap
         self._start = 0
         self._parts: list[bytes] = []
+        self.joined = 0
 
     def __call__(self, lines: list[bytes], first: int, rows: list[int], texts: list[bytes]) -> None:
         for i, line in enumerate(lines):
-            if not self._parts and MARKER not in line:
-                continue  # a record's first chunk holds the marker: its envelope comes first
+            if not self._parts and MARKER not in line and not self._partial(line):
+                continue
             unwrapped = self._unwrap(line)
             if unwrapped is None:
                 continue
             text, complete = unwrapped
             if not self._parts:
                 self._start = first + i
+            else:
+                self.joined += 1
             self._parts.append(text)
             if complete:
                 self._emit(rows, texts)
+
+    @staticmethod
+    def _partial(line: bytes) -> bool:
+        """Cheaply: may this line be the first chunk of a longer one? (Docker: its text does not
+        end with an escaped newline; CRI: its tag is P.) A record's envelope holds the marker, so
+        this only matters for chunks smaller than an envelope."""
+        return b" P " in line[:80] if not line.startswith(b"{") else b'\\n"' not in line
 
     def _emit(self, rows: list[int], texts: list[bytes]) -> None:
         text = b"".join(self._parts).rstrip(b"\r\n")
