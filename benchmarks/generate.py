@@ -1,12 +1,14 @@
 """A seeded generator of realistic AI Bridge data, written as table files (the import layout).
 
-    python benchmarks/generate.py OUT_DIR --interceptions 100000 [--seed 7] [--format csv|parquet|jsonl]
+    python benchmarks/generate.py OUT_DIR --interceptions 100000 [--seed 7] [--format csv|parquet|jsonl|log]
 
 The structure (users, sessions of 1-200 interceptions, threads with roots and children, in-flight
 rows, ties) is drawn in Python from ``random.Random(seed)``; the wide columns are expanded by DuckDB
 from hashes of the row numbers, so the same seed always writes the same files. CSV files look like
 PostgreSQL's ``COPY ... (FORMAT csv, HEADER)``: ``+00`` offsets, ``t``/``f``, NULL as an empty
 field and ``""`` for empty strings, jsonb text, multi-line prompts, no ``session_id`` column.
+``--format log`` writes the same records as one coderd JSON log (``coderd.log``), as coderd's G2
+emitter logs them, in time order, with an ordinary log line between every ten records.
 """
 
 from __future__ import annotations
@@ -235,13 +237,89 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, fmt: str) -> list[Path]:
     return paths
 
 
+def _go_time(column: str) -> str:
+    """RFC 3339 as Go prints it: trailing zeros of the fraction dropped, ``Z``."""
+    return f"rtrim(rtrim(strftime({column}, '%Y-%m-%dT%H:%M:%S.%f'), '0'), '.') || 'Z'"
+
+
+def _nil(column: str) -> str:
+    return f"COALESCE(CAST({column} AS VARCHAR), '00000000-0000-0000-0000-000000000000')"
+
+
+def _log_records(con: duckdb.DuckDBPyConnection) -> str:
+    """A SELECT of (moment, record) for every record coderd's G2 emitter would log."""
+    t = _go_time
+    return f"""
+        SELECT started_at AS moment, json_object('record_type', 'interception_start', 'interception_id', id::VARCHAR,
+            'initiator_id', initiator_id::VARCHAR, 'api_key_id', api_key_id, 'provider', provider, 'model', model,
+            'client', COALESCE(client, ''), 'client_session_id', COALESCE(client_session_id, ''),
+            'started_at', {t('started_at')}, 'metadata', COALESCE(metadata, '{{}}'::JSON),
+            'correlating_tool_call_id', '', 'thread_parent_id', {_nil('thread_parent_id')},
+            'thread_root_id', {_nil('thread_root_id')}) AS record
+        FROM aibridge_interceptions
+        UNION ALL
+        SELECT ended_at, json_object('record_type', 'interception_end', 'interception_id', id::VARCHAR,
+            'ended_at', {t('ended_at')}) FROM aibridge_interceptions WHERE ended_at IS NOT NULL
+        UNION ALL
+        SELECT created_at, json_object('record_type', 'token_usage', 'interception_id', interception_id::VARCHAR,
+            'msg_id', provider_response_id, 'input_tokens', input_tokens, 'output_tokens', output_tokens,
+            'cache_read_input_tokens', cache_read_input_tokens, 'cache_write_input_tokens', cache_write_input_tokens,
+            'created_at', {t('created_at')}, 'metadata', metadata) FROM aibridge_token_usages
+        UNION ALL
+        SELECT created_at, json_object('record_type', 'prompt_usage', 'interception_id', interception_id::VARCHAR,
+            'msg_id', provider_response_id, 'prompt', prompt, 'created_at', {t('created_at')}, 'metadata', metadata)
+        FROM aibridge_user_prompts
+        UNION ALL
+        SELECT created_at, json_object('record_type', 'tool_usage', 'interception_id', interception_id::VARCHAR,
+            'msg_id', provider_response_id, 'tool_call_id', provider_tool_call_id, 'item_id', '', 'tool', tool,
+            'input', input, 'server_url', COALESCE(server_url, ''), 'injected', injected,
+            'invocation_error', COALESCE(invocation_error, ''), 'created_at', {t('created_at')}, 'metadata', metadata)
+        FROM aibridge_tool_usages
+        UNION ALL
+        SELECT created_at, json_object('record_type', 'model_thought', 'interception_id', interception_id::VARCHAR,
+            'content', content, 'created_at', {t('created_at')}, 'metadata', metadata) FROM aibridge_model_thoughts
+    """
+
+
+_ENVELOPE = (
+    '\'{"ts":"\' || {ts} || \'","level":"INFO","msg":"interception log",'
+    '"caller":"/home/runner/work/coder/coder/coderd/aibridgedserver/aibridgedserver.go:172",'
+    '"func":"github.com/coder/coder/v2/coderd/aibridgedserver.(*Server).Record",'
+    '"logger_names":["coderd","aibridgedserver"],"fields":\' || CAST(record AS VARCHAR) || \'}\''
+)
+_OTHER = (
+    '\'{"ts":"\' || {ts} || \'","level":"INFO","msg":"http request","caller":"coderd/httpmw/logger.go:52",'
+    '"fields":{"status":200,"method":"GET","path":"/api/v2/workspaces","latency_ms":12}}\''
+)
+
+
+def write_log(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
+    """One coderd JSON log of every record, in time order, one other log line per ten records."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "coderd.log"
+    ts = _go_time("moment + INTERVAL 3 MILLISECOND")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE log_records AS SELECT moment, record, row_number() OVER (ORDER BY moment) AS n "
+                f"FROM ({_log_records(con)})")
+    query = (
+        f"SELECT line FROM (SELECT n * 2 AS k, {_ENVELOPE.replace('{ts}', ts)} AS line FROM log_records "
+        f"UNION ALL SELECT n * 2 + 1, {_OTHER.replace('{ts}', ts)} FROM log_records WHERE n % 10 = 0) ORDER BY k"
+    )
+    reader = con.sql(query).to_arrow_reader(1 << 16)
+    with open(path, "w", encoding="utf-8") as f:
+        for batch in reader:
+            f.write("\n".join(batch.column(0).to_pylist()))
+            f.write("\n")
+    con.execute("DROP TABLE log_records")
+    return [path]
+
+
 def generate(out: Path, interceptions: int, seed: int = 7, fmt: str = "csv") -> list[Path]:
     """Write the dataset to ``out`` as one file per table; return the files."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     try:
         build(con, interceptions, seed)
-        return write(con, out, fmt)
+        return write_log(con, out) if fmt == "log" else write(con, out, fmt)
     finally:
         con.close()
 
@@ -251,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--interceptions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
+    parser.add_argument("--format", choices=("csv", "parquet", "jsonl", "log"), default="csv")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     paths = generate(args.out, args.interceptions, args.seed, args.format)

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from .ingest import ROW, Source
+from .ingest.base import prefetched
 from .ingest.logs import LINE, LogFile
 from .schema import (
     FROM_LOG,
@@ -70,50 +71,76 @@ class LogReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
 
 
-def _paths() -> list[str]:
-    envelope = ["$.msg", "$.message"]
-    nested = [f"$.fields.{name}" for name in FIELDS]
-    top = [f"$.{name}" for name in FIELDS]
-    return envelope + nested + top
+def _paths(prefix: str) -> list[str]:
+    return ["$.msg", "$.message", *[f"$.{prefix}{name}" for name in FIELDS]]
 
 
 def _extract_sql() -> str:
-    n = len(FIELDS)
-    columns = [f"COALESCE(v[{3 + i}], v[{3 + n + i}]) AS {ident(name)}" for i, name in enumerate(FIELDS)]
+    """Every field in one parse of each line, kept as a list (a line that is not JSON gets NULL).
+
+    slog keeps the fields under ``fields``; the Stackdriver sink puts them at the top level, so a
+    line without a nested ``record_type`` is read again with top-level paths."""
+    line = ident(LINE)
     return (
-        f"CREATE OR REPLACE TEMP TABLE {LOG} AS SELECT {ident(ROW)}, ok, "
-        f"ok AND '{MARKER}' IN (v[1], v[2]) AS record, {', '.join(columns)} FROM ("
-        f"SELECT {ident(ROW)}, json_valid({ident(LINE)}) AS ok, "
-        f"CASE WHEN json_valid({ident(LINE)}) THEN json_extract_string({ident(LINE)}, $paths) END AS v "
-        f"FROM {_LINES})"
+        f"CREATE OR REPLACE TEMP TABLE {LOG} AS SELECT {ident(ROW)}, v IS NOT NULL AS ok, "
+        f"v IS NOT NULL AND '{MARKER}' IN (v[1], v[2]) AS record, v[3] AS record_type, v FROM ("
+        f"SELECT {ident(ROW)}, CASE WHEN nested[3] IS NOT NULL THEN nested "
+        f"ELSE try(json_extract_string({line}, $top)) END AS v FROM ("
+        f"SELECT {ident(ROW)}, {line}, try(json_extract_string({line}, $nested)) AS nested FROM {_LINES})) "
+        f"ORDER BY record_type"  # each source then scans only its record type's row groups
     )
+
+
+def _fields_sql() -> str:
+    """The record fields as columns, out of the list. Each source reads only the fields it needs
+    (DuckDB prunes the others)."""
+    return ", ".join(f"v[{3 + i}] AS {ident(name)}" for i, name in enumerate(FIELDS))
 
 
 def log_sources(con: duckdb.DuckDBPyConnection, log: LogFile, report: LogReport) -> Iterator[Source]:
     """The sources of one log, a slice at a time; each slice's sources must be merged before the
-    next is asked for (they read the same temporary table)."""
-    batches = iter(log.batches)
+    next is asked for (they read the same temporary table). The lines are read by a background
+    thread while DuckDB parses them."""
+    batches = prefetched(iter(log.batches))
+    fields = _fields_sql()
     while True:
-        piece = list(_slice(batches))
-        if not piece:
+        first = next(batches, None)
+        if first is None:
             return
-        con.register(_LINES, pa.Table.from_batches(piece, log.schema))
+        error: list[BaseException] = []
+        con.register(_LINES, pa.RecordBatchReader.from_batches(log.schema, _slice(first, batches, error)))
         try:
-            con.execute(_extract_sql(), {"paths": _paths()})
+            con.execute(_extract_sql(), {"nested": _paths("fields."), "top": _paths("")})
+        except duckdb.Error:
+            if error:
+                raise error[0] from None
+            raise
         finally:
-            con.unregister(_LINES)
+            try:
+                con.unregister(_LINES)
+            except duckdb.Error:
+                pass  # the transaction failed already; the caller rolls it back
         _count(con, report)
-        for table, columns, where in _relations():
-            yield _source(log.name, table, columns, where)
+        for table, columns, record_type, where in _relations():
+            yield _source(log.name, table, columns, fields, record_type, where)
 
 
-def _slice(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    lines = 0
-    for batch in batches:
-        yield batch
-        lines += batch.num_rows
-        if lines >= SLICE_LINES:
-            return
+def _slice(
+    first: pa.RecordBatch, batches: Iterator[pa.RecordBatch], error: list[BaseException]
+) -> Iterator[pa.RecordBatch]:
+    """``first`` and what follows, up to :data:`SLICE_LINES` lines; keeps an exception for the
+    caller (DuckDB, which pulls the batches, would only say that the stream failed)."""
+    lines = first.num_rows
+    yield first
+    try:
+        for batch in batches:
+            yield batch
+            lines += batch.num_rows
+            if lines >= SLICE_LINES:
+                return
+    except BaseException as e:
+        error.append(e)
+        raise
 
 
 def _count(con: duckdb.DuckDBPyConnection, report: LogReport) -> None:
@@ -133,9 +160,12 @@ def _count(con: duckdb.DuckDBPyConnection, report: LogReport) -> None:
         report.unknown_types[kind] = report.unknown_types.get(kind, 0) + count
 
 
-def _source(name: str, table: Table, columns: list[tuple[str, str]], where: str) -> Source:
+def _source(
+    name: str, table: Table, columns: list[tuple[str, str]], fields: str, record_type: str, where: str
+) -> Source:
     select = ", ".join(f"{expr} AS {ident(column)}" for expr, column in columns)
-    sql = f"SELECT {select}, {ident(ROW)} FROM {LOG} WHERE record AND {where}"
+    records = f"SELECT {ident(ROW)}, {fields} FROM {LOG} WHERE record AND record_type = '{record_type}'"
+    sql = f"SELECT {select}, {ident(ROW)} FROM ({records}) WHERE {where}"
     schema = pa.schema([(column, pa.string()) for _, column in columns] + [(ROW, pa.int64())])
     return Source(name=name, table=table, schema=schema, batches=iter(()), relation=sql, from_log=True)
 
@@ -170,8 +200,8 @@ _IID = ident("interception_id")
 _CALL = "COALESCE(NULLIF(\"tool_call_id\", ''), \"msg_id\" || chr(31) || \"tool\")"
 
 
-def _relations() -> list[tuple[Table, list[tuple[str, str]], str]]:
-    """(table, [(expression, column)], condition) for every record type."""
+def _relations() -> list[tuple[Table, list[tuple[str, str]], str, str]]:
+    """(table, [(expression, column)], record type, condition) for every record type."""
     origin = f"CASE WHEN {_THREADS} THEN '{FROM_LOG_WITH_THREADS}' ELSE '{FROM_LOG}' END"
     # G1 logged no client: Coder's migration gave those rows 'Unknown'. From G2 on, "" is no client.
     client = "CASE WHEN \"client\" IS NULL THEN 'Unknown' ELSE NULLIF(\"client\", '') END"
@@ -205,12 +235,12 @@ def _relations() -> list[tuple[Table, list[tuple[str, str]], str]]:
     end = _same("interception_id", "ended_at")
     lineage = _same("interception_id", "correlating_tool_call_id")
     return [
-        (INTERCEPTIONS, start, "record_type = 'interception_start'"),
-        (TOKEN_USAGES, token, "record_type = 'token_usage'"),
-        (USER_PROMPTS, prompt, "record_type = 'prompt_usage'"),
-        (TOOL_USAGES, tool, "record_type = 'tool_usage'"),
-        (MODEL_THOUGHTS, thought, "record_type = 'model_thought'"),
-        (LOG_ENDS, end, "record_type = 'interception_end'"),
-        (LOG_LINEAGE, lineage,
-         f"record_type = 'interception_start' AND NOT {_THREADS} AND COALESCE(\"correlating_tool_call_id\", '') <> ''"),
+        (INTERCEPTIONS, start, "interception_start", "TRUE"),
+        (TOKEN_USAGES, token, "token_usage", "TRUE"),
+        (USER_PROMPTS, prompt, "prompt_usage", "TRUE"),
+        (TOOL_USAGES, tool, "tool_usage", "TRUE"),
+        (MODEL_THOUGHTS, thought, "model_thought", "TRUE"),
+        (LOG_ENDS, end, "interception_end", "TRUE"),
+        (LOG_LINEAGE, lineage, "interception_start",
+         f"NOT {_THREADS} AND COALESCE(\"correlating_tool_call_id\", '') <> ''"),
     ]

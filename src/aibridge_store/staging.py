@@ -112,7 +112,7 @@ def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
         return None
     if kind is Kind.JSON:
         if stringy:
-            return f"CASE WHEN json_valid({raw}) THEN CAST({raw} AS JSON) END"
+            return f"TRY_CAST({raw} AS JSON)"
         if pa.types.is_struct(arrow) or pa.types.is_map(arrow) or pa.types.is_list(arrow):
             return f"to_json({raw})"
         return None

@@ -448,13 +448,21 @@ def test_invalid_utf8_in_a_record_line_is_an_error_with_its_line(tmp_path: Path)
     assert info.value.row == 2
 
 
-def test_arrow_candidate_batches_are_bounded(tmp_path: Path) -> None:
+def test_line_numbers_survive_block_boundaries_and_batches_stay_bounded() -> None:
     from aibridge_store.ingest.logs import BATCH_LINES, Wrapper, read_log
 
-    lines = [envelope(end(uid(n), 1)) for n in range(BATCH_LINES + 10)]
+    lines = [other_line(n) if n % 3 == 0 else envelope(end(uid(n), 1)) for n in range(1, 3000)]
     blob = "".join(line + "\n" for line in lines).encode()
     log = read_log("x", iter([blob[i : i + 1000] for i in range(0, len(blob), 1000)]), Wrapper.PLAIN)
+    numbers = [n for batch in log.batches for n in batch.column(0).to_pylist()]
+    assert numbers == [n for n in range(1, 3000) if n % 3]
+    assert (log.stats.lines, log.stats.candidates) == (2999, len(numbers))
+
+    wrapped = [part for n in range(BATCH_LINES + 10) for part in docker(envelope(end(uid(n), 1)))]
+    blob = "".join(line + "\n" for line in wrapped).encode()
+    log = read_log("y", iter([blob[i : i + 4096] for i in range(0, len(blob), 4096)]), Wrapper.DOCKER)
     batches = list(log.batches)
-    assert [b.num_rows for b in batches] == [BATCH_LINES, 10]
+    assert len(batches) == 2 and max(b.num_rows for b in batches) < BATCH_LINES + 100
+    assert sum(b.num_rows for b in batches) == BATCH_LINES + 10
     assert batches[1].column(0).to_pylist()[-1] == BATCH_LINES + 10
-    assert isinstance(batches[0].column(1), pa.StringArray)
+    assert isinstance(batches[0].column(1), pa.LargeStringArray)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+T = TypeVar("T")
 
 import pyarrow as pa
 
@@ -134,3 +138,47 @@ def file_size(path: Path) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterator[T], depth: int = 8) -> Iterator[T]:
+    """``items``, produced by a background thread up to ``depth`` ahead, so that reading and
+    parsing a file (Arrow and NumPy kernels, which release the GIL) overlaps with the store's
+    work on what was read before. Exceptions are raised here, in order; closing this generator
+    stops the thread."""
+    ready: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as e:  # handed to the consumer
+            put(e)
+
+    worker = threading.Thread(target=produce, name="aibridge-store-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()

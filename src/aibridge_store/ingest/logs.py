@@ -18,16 +18,21 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import ImportDataError
 from .base import ROW
 
 LINE = "line"
 MARKER = b"interception log"
-BLOCK_BYTES = 4 << 20
 BATCH_LINES = 1 << 16
 SNIFF_LINES = 50
+_POOL = pa.system_memory_pool()
+"""For the candidate lines, which a slice keeps until it is merged: on the machines measured,
+pyarrow's default pool (mimalloc) took three times as long to grow to a few hundred MB
+(benchmarks/README.md)."""
 
 
 class Wrapper(Enum):
@@ -112,13 +117,66 @@ class LogFile:
     name: str
     batches: Iterator[pa.RecordBatch]
     stats: LogStats
-    schema: pa.Schema = field(default_factory=lambda: pa.schema([(ROW, pa.int64()), (LINE, pa.string())]))
+    schema: pa.Schema = field(default_factory=lambda: pa.schema([(ROW, pa.int64()), (LINE, pa.large_string())]))
 
 
 def read_log(name: str, blocks: Iterator[bytes], wrapper: Wrapper) -> LogFile:
     """The candidate lines of a log whose bytes arrive as ``blocks``."""
     stats = LogStats(wrapper)
-    return LogFile(name, _batches(name, _lines(blocks), wrapper, stats), stats)
+    if wrapper in (Wrapper.PLAIN, Wrapper.TIMESTAMPED):
+        return LogFile(name, _vector_batches(name, blocks, stats), stats)
+    return LogFile(name, _batches(name, _lines(blocks), _Joiner(_UNWRAP[wrapper]), stats), stats)
+
+
+
+def _whole_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Buffers that end at a line end (each block plus the tail of the one before)."""
+    pending = b""
+    for block in blocks:
+        buffer = pending + block
+        cut = buffer.rfind(b"\n") + 1
+        pending, buffer = buffer[cut:], buffer[:cut]
+        if buffer:
+            yield buffer
+    if pending:
+        yield pending + b"\n"
+
+
+def _vector_batches(name: str, blocks: Iterator[bytes], stats: LogStats) -> Iterator[pa.RecordBatch]:
+    """Lines that are not wrapped: split, filtered and cut with Arrow kernels, no Python loop
+    per line (a 4M-line log would spend most of its import there). A line keeps its newline,
+    which JSON ignores."""
+    for buffer in _whole_lines(blocks):
+        ends = np.flatnonzero(np.frombuffer(buffer, np.uint8) == 10)
+        offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+        lines = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buffer)]
+        )
+        first = stats.lines + 1
+        stats.lines += len(lines)
+        chosen = pc.match_substring(lines, MARKER.decode(), memory_pool=_POOL)
+        texts = pc.filter(lines, chosen, memory_pool=_POOL)
+        if not len(texts):
+            continue
+        if stats.wrapper is Wrapper.TIMESTAMPED:
+            texts = pc.replace_substring_regex(texts, r"^\S+ ", "", max_replacements=1, memory_pool=_POOL)
+        rows = pc.add(pc.indices_nonzero(chosen, memory_pool=_POOL), pa.scalar(first, pa.uint64()), memory_pool=_POOL)
+        stats.candidates += len(texts)
+        yield pa.RecordBatch.from_arrays(
+            [pc.cast(rows, pa.int64(), memory_pool=_POOL), _utf8(name, texts, rows)], names=[ROW, LINE]
+        )
+
+
+def _utf8(name: str, texts: pa.Array, rows: pa.Array) -> pa.Array:
+    try:
+        return pc.cast(texts, pa.large_string(), memory_pool=_POOL)
+    except pa.ArrowInvalid:
+        for row, text in zip(rows.to_pylist(), texts.to_pylist()):
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ImportDataError(f"not valid UTF-8: {e.reason}", source=name, row=row) from None
+        raise
 
 
 def _lines(blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
@@ -134,55 +192,31 @@ def _lines(blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
         yield [pending]
 
 
-def _batches(name: str, chunks: Iterator[list[bytes]], wrapper: Wrapper, stats: LogStats) -> Iterator[pa.RecordBatch]:
+def _batches(name: str, chunks: Iterator[list[bytes]], join: _Joiner, stats: LogStats) -> Iterator[pa.RecordBatch]:
     rows: list[int] = []
     texts: list[bytes] = []
-    pick = picker(wrapper)
     for lines in chunks:
         first = stats.lines + 1
         stats.lines += len(lines)
-        pick(lines, first, rows, texts)
+        join(lines, first, rows, texts)
         if len(rows) >= BATCH_LINES:
             yield _batch(name, rows, texts, stats)
             rows, texts = [], []
-    if isinstance(pick, _Joiner):
-        pick.flush(rows, texts)
-        stats.lines -= pick.joined  # count log lines, not the transport's chunks
+    join.flush(rows, texts)
+    stats.lines -= join.joined  # count log lines, not the transport's chunks
     if rows:
         yield _batch(name, rows, texts, stats)
 
 
 def _batch(name: str, rows: list[int], texts: list[bytes], stats: LogStats) -> pa.RecordBatch:
     stats.candidates += len(rows)
-    try:
-        lines = pa.array(texts, pa.binary()).cast(pa.string())
-    except pa.ArrowInvalid:
-        for row, text in zip(rows, texts):
-            try:
-                text.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ImportDataError(f"not valid UTF-8: {e.reason}", source=name, row=row) from None
-        raise
-    return pa.RecordBatch.from_arrays([pa.array(rows, pa.int64()), lines], names=[ROW, LINE])
-
-
-def _pick_plain(lines: list[bytes], first: int, rows: list[int], texts: list[bytes]) -> None:
-    for i, line in enumerate(lines):
-        if MARKER in line:
-            rows.append(first + i)
-            texts.append(line)
-
-
-def _pick_timestamped(lines: list[bytes], first: int, rows: list[int], texts: list[bytes]) -> None:
-    for i, line in enumerate(lines):
-        if MARKER in line:
-            rows.append(first + i)
-            texts.append(line.split(b" ", 1)[-1])
+    numbers = pa.array(rows, pa.int64())
+    return pa.RecordBatch.from_arrays([numbers, _utf8(name, pa.array(texts, pa.binary()), numbers)], names=[ROW, LINE])
 
 
 class _Joiner:
-    """Unwraps lines whose transport splits long lines into chunks (Docker, CRI, Loki), joining
-    the chunks; the joined line keeps the number of its first chunk."""
+    """Unwraps lines whose transport wraps them (Docker, CRI, Loki), joining the chunks of lines
+    it split; the joined line keeps the number of its first chunk."""
 
     def __init__(self, unwrap: Any) -> None:
         self._unwrap = unwrap
@@ -247,13 +281,4 @@ def _unwrap_cri(line: bytes) -> tuple[bytes, bool] | None:
     return match.group(4), match.group(3) == b"F"
 
 
-_PICKERS: dict[Wrapper, Any] = {
-    Wrapper.PLAIN: _pick_plain,
-    Wrapper.TIMESTAMPED: _pick_timestamped,
-}
-
-
-def picker(wrapper: Wrapper) -> Any:
-    return _PICKERS.get(wrapper) or _Joiner(
-        {Wrapper.DOCKER: _unwrap_docker, Wrapper.CRI: _unwrap_cri, Wrapper.LOKI: _unwrap_loki}[wrapper]
-    )
+_UNWRAP = {Wrapper.DOCKER: _unwrap_docker, Wrapper.CRI: _unwrap_cri, Wrapper.LOKI: _unwrap_loki}
