@@ -43,6 +43,7 @@ from .staging import STAGE, stage_source
 _DUPLICATE_KEYS = "__aibridge_duplicate_keys"
 _LOSERS = "__aibridge_losers"
 _COVERED = "__aibridge_covered"
+_EXISTING = "__aibridge_existing"
 
 NATURAL_KEYS = {
     TOKEN_USAGES.name: ("interception_id", "provider_response_id", "input_tokens", "output_tokens"),
@@ -87,6 +88,7 @@ def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     elif "interception_id" in source.table.column_index:
         rollup.touch(con, f'SELECT "interception_id" FROM {STAGE}')
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
+    _find_existing(con, source.table)
     if source.insert_only:
         counts = _merge_insert_only(con, source.table, source)
     else:
@@ -126,6 +128,21 @@ def _drop_duplicates(con: duckdb.DuckDBPyConnection, table: Table, prefer: str) 
     return f"s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {_LOSERS})"
 
 
+def _find_existing(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+    """Keep the keys of staged rows that are stored already in :data:`_EXISTING` (one join with
+    the stored table; the merge then compares against this usually small set)."""
+    keys = ", ".join(f"s.{ident(k)}" for k in table.key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_EXISTING} AS SELECT DISTINCT {keys} FROM {STAGE} AS s "
+        f"SEMI JOIN {ident(table.name)} AS t ON {_key_match(table, 't', 's')}"
+    )
+    return _scalar(con, f"SELECT count(*) FROM {_EXISTING}")
+
+
+def _existing_keys() -> str:
+    return f"SELECT * FROM {_EXISTING}"
+
+
 def _insert_new(con: duckdb.DuckDBPyConnection, table: Table, keep: str) -> int:
     columns = _columns(table)
     values = _columns(table, "s.")
@@ -138,7 +155,7 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: Table, keep: str) -> int:
     return _scalar(
         con,
         f"INSERT INTO {ident(table.name)} ({columns}) SELECT {values} FROM {STAGE} AS s {parent} "
-        f"ANTI JOIN {ident(table.name)} AS t ON {_key_match(table, 't', 's')} WHERE {keep} {order}",
+        f"ANTI JOIN {_EXISTING} AS t ON {_key_match(table, 't', 's')} WHERE {keep} {order}",
     )
 
 
@@ -182,7 +199,10 @@ def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: S
         f"s.{origin} > t.{origin} "
         f'OR (s.{origin} = t.{origin} AND t."ended_at" IS NULL AND s."ended_at" IS NOT NULL)'
     )
-    candidates = f'SELECT "id" FROM {ident(table.name)} WHERE "ended_at" IS NULL OR {origin} < {FROM_TABLE}'
+    candidates = (
+        f'SELECT t."id" FROM {_EXISTING} AS e JOIN {ident(table.name)} AS t ON t."id" = e."id" '
+        f'WHERE t."ended_at" IS NULL OR t.{origin} < {FROM_TABLE}'
+    )
     if source.from_log:
         better += f" OR (s.{origin} = t.{origin} AND {digest('s')} > {digest('t')})"
     changing = (
@@ -235,9 +255,9 @@ def _merge_children(con: duckdb.DuckDBPyConnection, table: Table, source: Source
     merged = _scalar(con, f"SELECT count(*) FROM {_COVERED}")
     if merged:
         keep += f" AND s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {_COVERED})"
-    updated = _update(
-        con, table, f'SELECT "id" FROM {STAGE}', f"{fuller('s')} > {fuller('t')}", keep
-    )
+    updated = 0
+    if _scalar(con, f"SELECT count(*) FROM {_EXISTING}"):
+        updated = _update(con, table, _existing_keys(), f"{fuller('s')} > {fuller('t')}", keep)
     return TableCounts(inserted=_insert_new(con, table, keep), updated=updated, merged=merged)
 
 
@@ -261,7 +281,7 @@ def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
     differs = " OR ".join(
         f"t.{ident(c)} IS DISTINCT FROM s.{ident(c)}" for c in table.stored_columns if c not in table.key
     )
-    updated = _update(con, table, f'SELECT "id" FROM {ident(table.name)}', differs, keep)
+    updated = _update(con, table, _existing_keys(), differs, keep)
     return TableCounts(inserted=_insert_new(con, table, keep), updated=updated)
 
 
@@ -274,5 +294,5 @@ def finish_import(con: duckdb.DuckDBPyConnection) -> None:
     """Bring the derived data up to date with what this import changed (see :mod:`.rollup`)."""
     lineage.apply(con)
     rollup.finish(con)
-    for name in (STAGE, _DUPLICATE_KEYS, _LOSERS, _COVERED):
+    for name in (STAGE, _DUPLICATE_KEYS, _LOSERS, _COVERED, _EXISTING):
         con.execute(f"DROP TABLE IF EXISTS {name}")
