@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -45,13 +44,15 @@ def dataset(interceptions: int, fmt: str, seed: int, root: Path = DATA) -> Path:
     return path
 
 
+_PEAK = "\nimport json as _json, resource as _resource\nprint(_json.dumps(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss))"
+
+
 def _child(code: str, *args: str) -> dict[str, float]:
-    """Run ``code`` in a fresh interpreter; return its JSON result plus its peak RSS (MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_rss_mb"] = max(peak, before) / 1024
+    """Run ``code`` in a fresh interpreter; return its JSON result plus its own peak RSS (MB)."""
+    out = subprocess.run([sys.executable, "-c", code + _PEAK, *args], check=True, capture_output=True, text=True)
+    *_, result_line, peak_line = out.stdout.strip().splitlines()
+    result = json.loads(result_line)
+    result["peak_rss_mb"] = int(peak_line) / 1024
     return result
 
 

@@ -27,10 +27,12 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     finally:
         sys.path.pop(0)
     generate.generate(tmp_path / "exports", 3000, seed=3)
+    generate.generate(tmp_path / "logs", 500, seed=4, fmt="log")
     code = re.search(r"```python\n(.*?)```", README, re.S).group(1)  # type: ignore[union-attr]
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["summary"].reports[str(Path("logs") / "coderd.log")].kind == "slog JSON log"  # type: ignore[attr-defined]
     page = namespace["page"]
     assert page.count > 0 and page.results  # type: ignore[attr-defined]
     assert all(r.provider == "anthropic" and r.client == "Claude Code" for r in page.results)  # type: ignore[attr-defined]

@@ -466,3 +466,25 @@ def test_line_numbers_survive_block_boundaries_and_batches_stay_bounded() -> Non
     assert sum(b.num_rows for b in batches) == BATCH_LINES + 10
     assert batches[1].column(0).to_pylist()[-1] == BATCH_LINES + 10
     assert isinstance(batches[0].column(1), pa.LargeStringArray)
+
+
+def test_reserialized_lines_and_mixed_envelopes_in_one_file(tmp_path: Path) -> None:
+    """A log platform may re-serialise lines (spaces after separators); two sinks may share a file."""
+    i = uid(1)
+    spaced = json.dumps(json.loads(envelope(start(i, 0))))
+    assert '"fields": {' in spaced
+    lines = [spaced, envelope(token(i, "m", 1, 3, 4), stackdriver=True), envelope(end(i, 2))]
+    with Store.open() as store:
+        store.import_path(write_log(tmp_path / "mixed.log", lines))
+        assert rows(store, f"SELECT count(*) FROM {INTERCEPTIONS} WHERE ended_at IS NOT NULL") == [(1,)]
+        assert rows(store, "SELECT input_tokens FROM aibridge_token_usages") == [(3,)]
+
+
+def test_a_log_named_json_is_still_a_log_and_an_api_response_is_not(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "coderd.json", one_interception())
+    api = tmp_path / "page.json"
+    api.write_text(json.dumps({"count": 0, "results": []}))
+    with Store.open() as store:
+        summary = store.import_path(log, api)
+        assert summary.reports[str(log)].kind == "slog JSON log"
+        assert rows(store, f"SELECT count(*) FROM {INTERCEPTIONS}") == [(1,)]

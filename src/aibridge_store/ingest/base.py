@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-T = TypeVar("T")
-
 import pyarrow as pa
 
 from ..errors import ImportDataError
 from ..schema import Table
+
+T = TypeVar("T")
 
 ROW = "__row"
 """Column added to every batch: the 1-based number of the row in its source."""
