@@ -63,7 +63,7 @@ RECORD_TYPES = ("interception_start", "interception_end", "token_usage", "prompt
 
 @dataclass
 class LogReport:
-    """What a log held that did not become rows."""
+    """What a log held: how many records, and the lines that did not become rows."""
 
     records: int = 0
     malformed: int = 0

@@ -190,8 +190,10 @@ def _merge_insert_only(con: duckdb.DuckDBPyConnection, table: Table, source: Sou
 def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
     origin = ident(ORIGIN)
 
-    def digest(alias: str) -> str:  # two log copies of equal origin: the larger hash wins
-        return _content_hash(table, alias, ("id", "ended_at"))
+    def digest(alias: str) -> str:
+        # Two log copies of equal origin: the larger hash wins. Thread ids are left out: on rows
+        # without them in the log they are derived (lineage.py), not part of the copy.
+        return _content_hash(table, alias, ("id", "ended_at", "thread_parent_id", "thread_root_id", "session_id"))
 
     tie = f"{digest('s')} DESC" if source.from_log else f"s.{ident(ROW)} DESC"
     keep = _drop_duplicates(con, table, f's.{origin} DESC, s."ended_at" IS NULL, {tie}')
@@ -243,6 +245,7 @@ def _merge_children(con: duckdb.DuckDBPyConnection, table: Table, source: Source
         )
         inserted = _insert_new(con, table, keep)
         return TableCounts(inserted=inserted - replaced, merged=replaced)
+
     def fuller(alias: str) -> str:  # the copy with the longer metadata, then the larger hash
         size = f'COALESCE(length(CAST({alias}."metadata" AS VARCHAR)), 0)'
         return f"lpad(CAST({size} AS VARCHAR), 12, '0') || {_content_hash(table, alias)}"

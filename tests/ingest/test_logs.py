@@ -357,6 +357,23 @@ def test_g3_thread_lineage_is_rebuilt_from_tool_call_ids(tmp_path: Path) -> None
         ).fetchone() == (1,)
 
 
+def test_reimporting_a_g3_log_keeps_its_derived_lineage_and_changes_nothing(tmp_path: Path) -> None:
+    a, b = uid(1), uid(2)
+    lines = [
+        envelope(start(a, 0, gen=3), gen=3),
+        envelope(tool(a, "m1", 1, gen=3, call_id="call_a"), gen=3),
+        envelope(end(a, 2), gen=3),
+        envelope(start(b, 3, gen=3, correlating="call_a"), gen=3),
+        envelope(end(b, 4), gen=3),
+    ]
+    path = write_log(tmp_path / "gw.log", lines)
+    with Store.open() as store:
+        store.import_path(path)
+        again = store.import_path(path)
+        assert again.inserted == again.updated == 0
+        assert rows(store, f"SELECT thread_root_id FROM {INTERCEPTIONS} WHERE id = ?", b) == [(a,)]
+
+
 def test_a_log_copy_and_a_table_export_copy_do_not_double_count(tmp_path: Path) -> None:
     from tests.conftest import INTERCEPTION_COLUMNS, interception, write_csv
 
