@@ -505,3 +505,19 @@ def test_a_log_named_json_is_still_a_log_and_an_api_response_is_not(tmp_path: Pa
         summary = store.import_path(log, api)
         assert summary.reports[str(log)].kind == "slog JSON log"
         assert rows(store, f"SELECT count(*) FROM {INTERCEPTIONS}") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "what"),
+    [
+        ("metrics.txt", "# HELP coder_aibridged_interceptions_total Interceptions.\n"
+         "# TYPE coder_aibridged_interceptions_total counter\n"
+         'coder_aibridged_interceptions_total{provider="anthropic"} 12\n', "Prometheus"),
+        ("traces.json", '{"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[]}]}\n', "OpenTelemetry"),
+    ],
+)
+def test_metrics_and_traces_are_refused_with_the_reason(tmp_path: Path, name: str, text: str, what: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with Store.open() as store, pytest.raises(ImportDataError, match=f"{what}.*not AI Bridge records"):
+        store.import_path(path)

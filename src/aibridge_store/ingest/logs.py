@@ -60,6 +60,7 @@ def sniff(head: bytes, name: str) -> Wrapper | None:
 
     Raises :class:`ImportDataError` for coderd's human-readable format."""
     lines = [line for line in head.split(b"\n")[:SNIFF_LINES] if line.strip()]
+    _refuse_telemetry(head, lines, name)
     for line in lines[:-1] if len(lines) > 1 else lines:
         line = line.strip()
         if _HUMAN.match(line):
@@ -82,6 +83,21 @@ def sniff(head: bytes, name: str) -> Wrapper | None:
         if _slog_envelope(record):
             return Wrapper.PLAIN
     return None
+
+
+NOT_RECORDS = (
+    "{what} carry aggregates, not AI Bridge records (input-formats §4); import coderd's structured "
+    "log (--log-json), a database export, or the database itself instead"
+)
+
+
+def _refuse_telemetry(head: bytes, lines: list[bytes], name: str) -> None:
+    """Prometheus scrapes and OpenTelemetry exports look like something to import; say why not."""
+    first = lines[0].lstrip() if lines else b""
+    if first.startswith((b"# HELP ", b"# TYPE ")) or b"coder_aibridged_" in head or b"coder_ai_gateway_" in head:
+        raise ImportDataError(NOT_RECORDS.format(what="Prometheus metrics"), source=name)
+    if first.startswith(b"{") and any(key in head[:4096] for key in (b'"resourceSpans"', b'"resourceMetrics"')):
+        raise ImportDataError(NOT_RECORDS.format(what="OpenTelemetry traces and metrics"), source=name)
 
 
 def _json_object(line: bytes) -> dict[str, Any] | None:
