@@ -4,6 +4,7 @@
     python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then first pages of interceptions and sessions
     python3 dev.py test    # the whole test suite (installs and starts PostgreSQL for its live-database tests)
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
+    python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -127,7 +128,11 @@ def bench(args: list[str]) -> None:
     run(PYTHON, "benchmarks/run.py", *args)
 
 
-COMMANDS = {"demo": demo, "test": test, "bench": bench}
+def bench_sources(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/sources.py", *args)
+
+
+COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources}
 
 
 def main() -> None:

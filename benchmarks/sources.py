@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -117,11 +119,12 @@ def bench_postgres(data: Path, work: Path, memory_limit: str) -> dict[str, float
     import dev
     from tests.pg import CODER_DDL, execute
 
-    dsn = dev.postgres_for_tests().get("AIBRIDGE_TEST_POSTGRES")
+    dsn = os.environ.get("AIBRIDGE_TEST_POSTGRES") or dev.postgres_for_tests().get("AIBRIDGE_TEST_POSTGRES")
     if dsn is None:
-        raise SystemExit("set neither AIBRIDGE_TEST_POSTGRES nor AIBRIDGE_SKIP_POSTGRES: this starts its own cluster")
+        raise SystemExit("AIBRIDGE_SKIP_POSTGRES=1 is set: run with --skip-postgres, or unset it")
     execute(dsn, "DROP DATABASE IF EXISTS aibridge_bench", "CREATE DATABASE aibridge_bench")
-    db = dsn.replace("/postgres?", "/aibridge_bench?")
+    parts = urlsplit(dsn)
+    db = urlunsplit(parts._replace(path="/aibridge_bench"))
     execute(db, *[s for s in CODER_DDL.split(";") if s.strip()])
     started = time.perf_counter()
     for table in TABLES:

@@ -24,6 +24,24 @@ def test_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
     assert "exact after all three                          yes" in out
 
 
+def test_source_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
+    import os
+
+    from tests.pg import server_url
+
+    env = {**os.environ, "AIBRIDGE_TEST_POSTGRES": server_url()}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sources.py"), "--interceptions", "300",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    )
+    for case in ("coderd log import", "lines/s", "read_ndjson_objects", "live PostgreSQL import", "import_postgres",
+                 "psql \\copy to CSV"):
+        assert case in result.stdout, case
+    figures = (tmp_path / "figures.json").read_text()
+    assert '"lines_per_s"' in figures and '"csv_import_seconds"' in figures
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
