@@ -289,10 +289,9 @@ class Store:
         yield from log_sources(self._con, log, found)
         report = summary.report(log.name)
         report.kind = f"{log.stats.wrapper.value} log"
-        other = log.stats.lines - log.stats.candidates
+        unknown = sum(found.unknown_types.values())
         passed = {
-            "other log lines": other + log.stats.candidates - found.records - found.malformed
-            - sum(found.unknown_types.values()),
+            "other log lines": log.stats.lines - found.records - found.malformed - unknown,
             "lines that mention an interception log but are not JSON": found.malformed,
             **{f"records of unknown type {kind!r}": n for kind, n in found.unknown_types.items()},
         }

@@ -521,3 +521,11 @@ def test_metrics_and_traces_are_refused_with_the_reason(tmp_path: Path, name: st
     path.write_text(text)
     with Store.open() as store, pytest.raises(ImportDataError, match=f"{what}.*not AI Bridge records"):
         store.import_path(path)
+
+
+def test_a_log_whose_first_line_is_longer_than_the_sniffed_head(tmp_path: Path) -> None:
+    i = uid(1)
+    lines = [envelope(prompt(i, "m", 1, "y" * 100_000)), envelope(start(i, 0)), envelope(end(i, 2))]
+    with Store.open() as store:
+        store.import_path(write_log(tmp_path / "long.log", lines))
+        assert rows(store, "SELECT length(prompt) FROM aibridge_user_prompts") == [(100_000,)]

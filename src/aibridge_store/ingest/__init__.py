@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import pyarrow as pa
+
 from ..errors import ImportDataError
 from ..schema import TABLES, Table
 from .apijson import api_json_sources, read_api_json
@@ -145,8 +147,6 @@ def open_stdin(
     progress: Progress | None = None, stream: BinaryIO | None = None
 ) -> LogFile | tuple[list[Source], list[str]]:
     """Standard input: a coderd log (plain, gzip or zstd), or a saved API response."""
-    import pyarrow as pa
-
     raw = stream if stream is not None else sys.stdin.buffer
     name = "standard input"
     reader: object = raw
