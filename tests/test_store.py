@@ -46,6 +46,26 @@ def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
         Store.open(db, read_only=True)
 
 
+def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    with Store.open(db) as store:
+        store.import_path(export_dir(tmp_path / "x", [interception(1)]))
+    con = duckdb.connect(str(db))
+    for table in ("aibridge_log_pending_ends", "aibridge_log_lineage", "aibridge_import_sources"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("DROP INDEX aibridge_interceptions_id_idx")
+    con.execute("ALTER TABLE aibridge_interceptions DROP COLUMN record_origin")
+    con.execute("CREATE INDEX aibridge_interceptions_id_idx ON aibridge_interceptions (id)")
+    con.execute("UPDATE aibridge_store_meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    with Store.open(db) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.connection.execute("SELECT record_origin FROM aibridge_interceptions").fetchall() == [(2,)]
+        assert store.list_interceptions().count == 1
+        store.import_path(export_dir(tmp_path / "y", [interception(2)]))
+        assert store.list_interceptions().count == 2
+
+
 def test_read_only_needs_an_existing_store(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="no such database file"):
         Store.open(tmp_path / "missing.duckdb", read_only=True)

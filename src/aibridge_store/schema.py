@@ -322,6 +322,8 @@ def upgrade_statements(version: int) -> list[str]:
     new tables come from :func:`ddl_statements`)."""
     statements = []
     if version < 2:
+        # DuckDB alters no table that an index depends on: drop it, ddl_statements() recreates it.
+        statements += [f"DROP INDEX IF EXISTS {ident(name)}" for name, table, _ in INDEXES if table == INTERCEPTIONS.name]
         statements.append(
             f"ALTER TABLE {ident(INTERCEPTIONS.name)} ADD COLUMN IF NOT EXISTS {ident(ORIGIN)} BIGINT DEFAULT {FROM_TABLE}"
         )
