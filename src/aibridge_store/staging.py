@@ -124,11 +124,11 @@ def timestamp_sql(text: str) -> str:
     (Go logs nanoseconds) are rounded to the microsecond, half to even on the float value as
     PostgreSQL's ``rint``, where DuckDB's cast would truncate (input-formats §1.5)."""
     fraction = f"regexp_extract({text}, '\\.([0-9]{{7,}})', 1)"
-    whole = f"TRY_CAST(regexp_replace({text}, '\\.[0-9]+', '') AS TIMESTAMPTZ)"
-    micros = f"CAST(round_even(TRY_CAST('0.' || {fraction} AS DOUBLE) * 1000000.0, 0) AS BIGINT)"
+    rounded = f"CAST(round_even(TRY_CAST('0.' || {fraction} AS DOUBLE) * 1000000.0, 0) AS BIGINT)"
+    truncated = f"CAST(left({fraction}, 6) AS BIGINT)"
     return (
         f"CASE WHEN {fraction} = '' THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-        f"ELSE {whole} + to_microseconds({micros}) END"
+        f"ELSE TRY_CAST({text} AS TIMESTAMPTZ) + to_microseconds({rounded} - {truncated}) END"
     )
 
 

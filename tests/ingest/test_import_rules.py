@@ -245,3 +245,26 @@ def test_progress_reaches_the_total(tmp_path: Path, store: Store) -> None:
     total = sum(p.stat().st_size for p in export.iterdir())
     assert seen[-1] == (total, total)
     assert all(done <= total for done, _ in seen)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-13T15:50:20.790690781Z", "2026-01-13 15:50:20.790691+00"),  # PostgreSQL rounds up
+        ("2026-01-13T15:50:20.790690499Z", "2026-01-13 15:50:20.79069+00"),
+        ("2026-04-14T09:12:03.1234565+02:00", "2026-04-14 07:12:03.123456+00"),  # rint of the float: down
+        ("2026-04-14T09:12:03.9999996Z", "2026-04-14 09:12:04+00"),  # carries into the second
+        ("2026-01-13 15:50:20.790691+00", "2026-01-13 15:50:20.790691+00"),
+        ("2026-04-14T09:12:03Z", "2026-04-14 09:12:03+00"),
+        ("not a time.1234567", None),
+    ],
+)
+def test_timestamps_round_to_the_microsecond_as_postgresql_does(text: str, expected: str | None) -> None:
+    import duckdb
+
+    from aibridge_store.staging import timestamp_sql
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    value = con.execute(f"SELECT CAST({timestamp_sql('$t')} AS VARCHAR)", {"t": text}).fetchone()[0]
+    assert value == expected
