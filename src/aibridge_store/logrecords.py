@@ -30,6 +30,7 @@ from .schema import (
     FROM_LOG_WITH_THREADS,
     INTERCEPTIONS,
     LOG_ENDS,
+    LOG_ID_MARK,
     LOG_LINEAGE,
     MODEL_THOUGHTS,
     ORIGIN,
@@ -177,8 +178,9 @@ def _source(
     return Source(name=name, table=table, schema=schema, batches=iter(()), relation=sql, from_log=True)
 
 
-_HASHED_ID = "substr(__hash, 1, 12) || '8' || substr(__hash, 14, 3) || '8' || substr(__hash, 18, 15)"
-"""A version-8 UUID (32 hex digits) from ``__hash``; Coder's own ids are version 4."""
+_HASHED_ID = f"substr(__hash, 1, 12) || '8' || substr(__hash, 14, 3) || '{LOG_ID_MARK}' || substr(__hash, 21, 12)"
+"""A version-8 UUID (32 hex digits) from ``__hash``, with :data:`~.schema.LOG_ID_MARK` as its
+variant group; Coder's own ids are version 4, random."""
 
 
 def _absent(name: str) -> str:

@@ -29,6 +29,7 @@ from .schema import (
     FROM_TABLE,
     INTERCEPTIONS,
     LOG_ENDS,
+    LOG_ID_MARK,
     ORIGIN,
     PARENT_TIME,
     TOKEN_USAGES,
@@ -218,8 +219,10 @@ def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: S
 
 
 def is_log_id(column: str) -> str:
-    """SQL: the row id was hashed from a log record (version 8), not made by Coder (version 4)."""
-    return f"substr(CAST({column} AS VARCHAR), 15, 1) = '8'"
+    """SQL: the row id was hashed from a log record (version 8 with :data:`LOG_ID_MARK`), not made
+    by Coder (version 4)."""
+    text = f"CAST({column} AS VARCHAR)"
+    return f"(substr({text}, 15, 1) = '8' AND substr({text}, 20, 4) = '{LOG_ID_MARK}')"
 
 
 def _same_record(table: Table, stored: str, staged: str) -> str:
@@ -240,7 +243,7 @@ def _merge_children(con: duckdb.DuckDBPyConnection, table: Table, source: Source
         # A table export's copy replaces the rows rebuilt from log records of the same record.
         replaced = _scalar(
             con,
-            f"DELETE FROM {name} AS t USING {STAGE} AS s WHERE {stored_is_log} "
+            f"DELETE FROM {name} AS t USING {STAGE} AS s WHERE {stored_is_log} AND t.\"id\" <> s.\"id\" "
             f"AND {_same_record(table, 't', 's')} AND {keep}",
         )
         inserted = _insert_new(con, table, keep)

@@ -21,6 +21,9 @@ of imports keeps the fullest copy. :data:`FROM_TABLE` for a table export, an API
 database; :data:`FROM_LOG_WITH_THREADS` for a log record with thread ids (coderd's G2 emitter);
 :data:`FROM_LOG` for a log record without them (G1, and the gateway's G3 emitter)."""
 FROM_LOG, FROM_LOG_WITH_THREADS, FROM_TABLE = 0, 1, 2
+LOG_ID_MARK = "8a1b"
+"""The variant group (fourth group) of the version-8 ids the store hashes for child rows rebuilt
+from log records, which carry no ids; a random UUID has it with odds of one in a million."""
 
 
 class Kind(Enum):

@@ -529,3 +529,27 @@ def test_a_log_whose_first_line_is_longer_than_the_sniffed_head(tmp_path: Path) 
     with Store.open() as store:
         store.import_path(write_log(tmp_path / "long.log", lines))
         assert rows(store, "SELECT length(prompt) FROM aibridge_user_prompts") == [(100_000,)]
+
+
+def test_rebuilt_child_ids_are_marked_and_foreign_version_8_ids_are_left_alone(tmp_path: Path) -> None:
+    from tests.conftest import INTERCEPTION_COLUMNS, interception, write_csv
+
+    with Store.open() as store:
+        store.import_path(write_log(tmp_path / "a.log", one_interception()))
+        ids = [str(r[0]) for r in rows(store, "SELECT id FROM aibridge_token_usages")]
+        assert ids and all(i[14] == "8" and i[19:23] == "8a1b" for i in ids)
+    export = tmp_path / "export"
+    export.mkdir()
+    write_csv(export / "aibridge_interceptions.csv", INTERCEPTION_COLUMNS, [interception(2)])
+    columns = ["id", "interception_id", "provider_response_id", "input_tokens", "output_tokens", "metadata",
+               "created_at"]
+    foreign = "0b0c3d4e-1111-8222-8333-944455556666"  # version 8 from some other tool, not ours
+    write_csv(export / "aibridge_token_usages.csv", columns, [
+        {"id": foreign, "interception_id": str(uid(2)), "provider_response_id": "m", "input_tokens": 1,
+         "output_tokens": 2, "metadata": "{}", "created_at": "2026-01-13 15:00:21+00"},
+    ])
+    with Store.open() as store:
+        store.import_path(export)
+        again = store.import_path(export)
+        assert (again.inserted, again.merged, again.unchanged) == (0, 0, 2)
+        assert rows(store, "SELECT CAST(id AS VARCHAR) FROM aibridge_token_usages") == [(foreign,)]
