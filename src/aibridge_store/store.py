@@ -242,12 +242,14 @@ class Store:
         *paths: str | os.PathLike[str],
         progress: ProgressCallback | None = None,
     ) -> ImportSummary:
-        """Import table exports from files or directories, all in one transaction.
+        """Import files, directories or standard input (``"-"``), all in one transaction.
 
-        Files are recognised by name: ``<table>.csv``, ``.parquet``, ``.jsonl`` or ``.ndjson``,
-        optionally compressed (``.gz``, ``.zst``), ``.sql`` pg_dump files and ``.json`` saved API
-        responses. If any row is bad
-        nothing is kept and :class:`ImportDataError` names the file, row and column.
+        Table exports are recognised by name: ``<table>.csv``, ``.parquet``, ``.jsonl`` or
+        ``.ndjson``, optionally compressed (``.gz``, ``.zst``), ``.sql`` pg_dump files and ``.json``
+        saved API responses. coderd logs with structured interception records are recognised by
+        their content, whatever their name (JSON or Stackdriver sink, bare or wrapped by Docker,
+        Kubernetes CRI, ``kubectl --timestamps`` or Loki). If any row is bad nothing is kept and
+        :class:`ImportDataError` names the file, row (a log's line) and column (a record's field).
         """
         planned: list[ingest.PlannedFile] = []
         summary = ImportSummary()
