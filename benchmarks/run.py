@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from aibridge_store.auth import LOCAL_ADMIN  # noqa: E402
 from aibridge_store.query import INTERCEPTIONS  # noqa: E402
 from aibridge_store.reads import interceptions as reads  # noqa: E402
 from aibridge_store.reads.common import bind_context  # noqa: E402
+from child import run_child  # noqa: E402
 
 DATA = HERE / "data"
 
@@ -42,18 +42,6 @@ def dataset(interceptions: int, fmt: str, seed: int, root: Path = DATA) -> Path:
         shutil.rmtree(path, ignore_errors=True)
         generate.generate(path, interceptions, seed, fmt)
     return path
-
-
-_PEAK = "\nimport json as _json, resource as _resource\nprint(_json.dumps(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss))"
-
-
-def _child(code: str, *args: str) -> dict[str, float]:
-    """Run ``code`` in a fresh interpreter; return its JSON result plus its own peak RSS (MB)."""
-    out = subprocess.run([sys.executable, "-c", code + _PEAK, *args], check=True, capture_output=True, text=True)
-    *_, result_line, peak_line = out.stdout.strip().splitlines()
-    result = json.loads(result_line)
-    result["peak_rss_mb"] = int(peak_line) / 1024
-    return result
 
 
 _IMPORT = """
@@ -87,8 +75,8 @@ def bench_import(data: Path, work: Path, repeat: int) -> dict[str, float]:
     for i in range(repeat):
         for db in work.glob("*.duckdb*"):
             db.unlink()
-        runs.append(_child(_IMPORT, str(work / f"ours-{i}.duckdb"), str(data)))
-        base.append(_child(_BASELINE, str(work / f"base-{i}.duckdb"), str(data)))
+        runs.append(run_child(_IMPORT, str(work / f"ours-{i}.duckdb"), str(data)))
+        base.append(run_child(_BASELINE, str(work / f"base-{i}.duckdb"), str(data)))
     ours = statistics.median(r["seconds"] for r in runs)
     baseline = statistics.median(r["seconds"] for r in base)
     return {

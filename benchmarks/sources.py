@@ -31,22 +31,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import generate  # noqa: E402
+from child import run_child  # noqa: E402
 
 DATA = HERE / "data"
-TABLES = ["users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
-          "aibridge_tool_usages", "aibridge_model_thoughts"]
-
-
-_PEAK = "\nimport json as _json, resource as _resource\nprint(_json.dumps(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss))"
-
-
-def _child(code: str, *args: str) -> dict[str, float]:
-    """Run ``code`` in a fresh interpreter; return its JSON result plus its own peak RSS (MB)."""
-    out = subprocess.run([sys.executable, "-c", code + _PEAK, *args], check=True, capture_output=True, text=True)
-    *_, result_line, peak_line = out.stdout.strip().splitlines()
-    result = json.loads(result_line)
-    result["peak_rss_mb"] = int(peak_line) / 1024
-    return result
+TABLES = generate.TABLES
 
 
 _IMPORT = """
@@ -94,9 +82,9 @@ def csv_dataset(interceptions: int, seed: int, root: Path) -> Path:
 def bench_log(log: Path, work: Path, memory_limit: str) -> dict[str, float]:
     with open(log, "rb") as f:
         lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b""))
-    ours = _child(_IMPORT, str(work / "log.duckdb"), str(log), "")
-    limited = _child(_IMPORT, str(work / "log-limited.duckdb"), str(log), memory_limit)
-    bare = _child(_BARE_LOG, str(work / "bare.duckdb"), str(log))
+    ours = run_child(_IMPORT, str(work / "log.duckdb"), str(log), "")
+    limited = run_child(_IMPORT, str(work / "log-limited.duckdb"), str(log), memory_limit)
+    bare = run_child(_BARE_LOG, str(work / "bare.duckdb"), str(log))
     return {
         "lines": lines,
         "megabytes": log.stat().st_size / 1e6,
@@ -134,14 +122,14 @@ def bench_postgres(data: Path, work: Path, memory_limit: str) -> dict[str, float
     load = time.perf_counter() - started
     rows = sum(int(subprocess.run(["psql", "-tA", "-d", db, "-c", f"SELECT count(*) FROM {t}"],
                                   check=True, capture_output=True, text=True).stdout) for t in TABLES)
-    direct = _child(_IMPORT, str(work / "pg.duckdb"), db, memory_limit)
+    direct = run_child(_IMPORT, str(work / "pg.duckdb"), db, memory_limit)
     exported = work / "exported"
     exported.mkdir()
     started = time.perf_counter()
     for table in TABLES:
         _psql(db, f"\\copy (SELECT * FROM {table}) TO '{exported / f'{table}.csv'}' WITH (FORMAT csv, HEADER)")
     export = time.perf_counter() - started
-    via_csv = _child(_IMPORT, str(work / "csv.duckdb"), str(exported), memory_limit)
+    via_csv = run_child(_IMPORT, str(work / "csv.duckdb"), str(exported), memory_limit)
     return {
         "rows": rows,
         "load_seconds": load,
