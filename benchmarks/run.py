@@ -27,10 +27,10 @@ sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402
 from aibridge_store import Store  # noqa: E402
-from aibridge_store.auth import LOCAL_ADMIN  # noqa: E402
-from aibridge_store.query import INTERCEPTIONS  # noqa: E402
-from aibridge_store.reads import interceptions as reads  # noqa: E402
-from aibridge_store.reads.common import bind_context  # noqa: E402
+from aibridge_store._auth import LOCAL_ADMIN  # noqa: E402
+from aibridge_store._query import INTERCEPTIONS  # noqa: E402
+from aibridge_store._reads import interceptions as reads  # noqa: E402
+from aibridge_store._reads.common import bind_context  # noqa: E402
 from child import run_child  # noqa: E402
 
 DATA = HERE / "data"
@@ -155,7 +155,7 @@ def bench_incremental(db: Path, data: Path) -> dict[str, float]:
     children. Each is checked to leave the session rollup equal to a rebuild."""
     import pyarrow as pa
 
-    from aibridge_store.rollup import rebuild_sessions_sql
+    from aibridge_store._load.rollups import rebuild_sessions_sql
 
     figures: dict[str, float] = {}
     with Store.open(db) as store:

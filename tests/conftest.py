@@ -158,7 +158,7 @@ def table_rows(store: Store, table: str, order: str = "1") -> list[tuple[Any, ..
 
 def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, for "nothing changed" assertions."""
-    from aibridge_store.schema import TABLES
+    from aibridge_store._schema import TABLES
 
     return {
         name: sorted(map(repr, store.connection.execute(f'SELECT * FROM "{name}"').fetchall()))  # type: ignore[misc]

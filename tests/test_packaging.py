@@ -32,7 +32,7 @@ def test_wheel_carries_the_grammar(tmp_path: Path) -> None:
     code = (
         "import aibridge_store, pathlib; "
         f"assert aibridge_store.__file__.startswith({str(env)!r}), aibridge_store.__file__; "
-        "from aibridge_store.query.grammar import grammar_text; "
+        "from aibridge_store._query.grammar import grammar_text; "
         "print(aibridge_store.parse_query('model:\"a b\" x'))"
     )
     result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path)

@@ -58,7 +58,7 @@ def test_cursor_and_offset_walks_visit_every_row_once_in_order(
 ) -> None:
     from unittest import mock
 
-    from aibridge_store.reads import interceptions as reads
+    from aibridge_store._reads import interceptions as reads
 
     # deep: every page goes through the start-time bound, with a window that starts tiny and grows.
     patches = (mock.patch.object(reads, "DEEP_PAGE", 0 if deep else reads.DEEP_PAGE),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from aibridge_store import ImportDataError, Store
-from aibridge_store.rollup import rebuild_sessions_sql
+from aibridge_store._load.rollups import rebuild_sessions_sql
 from tests.conftest import USER_A, USER_B, interception, prompt, token, ts, uid
 
 

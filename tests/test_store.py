@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from aibridge_store import SchemaVersionError, StorageError, Store
-from aibridge_store.schema import SCHEMA_VERSION, TABLES
+from aibridge_store._schema import SCHEMA_VERSION, TABLES
 from tests.conftest import export_dir, interception
 
 

@@ -6,7 +6,7 @@ and read them back as Coder's API would answer with :meth:`Store.list_intercepti
 :meth:`Store.list_clients`.
 """
 
-from .auth import Actor
+from ._auth import Actor
 from .errors import (
     AibridgeStoreError,
     ImportDataError,
@@ -19,7 +19,7 @@ from .errors import (
     StorageError,
     Validation,
 )
-from .merge import TableCounts
+from ._load.merge import TableCounts
 from .models import (
     AgenticAction,
     Interception,
@@ -37,8 +37,8 @@ from .models import (
     ToolUsage,
     UserPrompt,
 )
-from .query import parse_query
-from .store import ImportSummary, Store
+from ._query import parse_query
+from ._store import ImportSummary, Store
 
 __version__ = "0.1.0"
 

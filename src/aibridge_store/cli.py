@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from .errors import AibridgeStoreError
-from .ingest.postgres import is_postgres_url
-from .merge import TableCounts
+from ._ingest.postgres import is_postgres_url
+from ._load.merge import TableCounts
 from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
-from .schema import LOG_ENDS, LOG_LINEAGE
-from .store import ImportSummary, Store
+from ._schema import LOG_ENDS, LOG_LINEAGE
+from ._store import ImportSummary, Store
 
 DEFAULT_DB = "aibridge.duckdb"
 

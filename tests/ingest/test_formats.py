@@ -174,7 +174,7 @@ def test_compressed_files(tmp_path: Path, suffix: str) -> None:
 
 
 def test_a_large_csv_streams_in_many_batches(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import aibridge_store.ingest.pgcsv as pgcsv
+    import aibridge_store._ingest.pgcsv as pgcsv
 
     monkeypatch.setattr(pgcsv, "BLOCK_SIZE", 4096)
     rows = [interception(n, model=f"m{n}") for n in range(1, 401)]

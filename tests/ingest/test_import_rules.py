@@ -262,7 +262,7 @@ def test_progress_reaches_the_total(tmp_path: Path, store: Store) -> None:
 def test_timestamps_round_to_the_microsecond_as_postgresql_does(text: str, expected: str | None) -> None:
     import duckdb
 
-    from aibridge_store.staging import timestamp_sql
+    from aibridge_store._load.staging import timestamp_sql
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import Store
-from aibridge_store.rollup import rebuild_sessions_sql
+from aibridge_store._load.rollups import rebuild_sessions_sql
 from tests.conftest import USER_A, USER_B, uid
 from tests.logs import end, envelope, other_line, prompt, start, thought, token, tool
 

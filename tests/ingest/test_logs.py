@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from aibridge_store.ingest import open_stdin
+from aibridge_store._ingest import open_stdin
 from tests.conftest import USER_A, USER_B, uid
 from tests.logs import (
     NIL,
@@ -466,7 +466,7 @@ def test_invalid_utf8_in_a_record_line_is_an_error_with_its_line(tmp_path: Path)
 
 
 def test_line_numbers_survive_block_boundaries_and_batches_stay_bounded() -> None:
-    from aibridge_store.ingest.logs import BATCH_LINES, Wrapper, read_log
+    from aibridge_store._ingest.logs import BATCH_LINES, Wrapper, read_log
 
     lines = [other_line(n) if n % 3 == 0 else envelope(end(uid(n), 1)) for n in range(1, 3000)]
     blob = "".join(line + "\n" for line in lines).encode()

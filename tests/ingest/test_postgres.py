@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from aibridge_store.ingest.postgres import redact
+from aibridge_store._ingest.postgres import redact
 from tests.conftest import USER_A, USER_B, uid
 from tests.logs import end, envelope, start
 from tests.pg import coder_db, execute  # noqa: F401 - the fixture
@@ -140,7 +140,7 @@ def test_the_read_is_one_snapshot(coder_db: str) -> None:  # noqa: F811
 
 
 def test_the_importer_never_writes(coder_db: str) -> None:  # noqa: F811
-    from aibridge_store.ingest.postgres import PostgresReader
+    from aibridge_store._ingest.postgres import PostgresReader
 
     reader = PostgresReader(coder_db)
     try:

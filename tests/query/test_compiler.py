@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aibridge_store.query import (
+from aibridge_store._query import (
     CLIENTS,
     DIALECTS,
     INTERCEPTIONS,

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from aibridge_store import QuerySyntaxError, QueryValidationError
-from aibridge_store.query import (
+from aibridge_store._query import (
     CLIENTS,
     INTERCEPTIONS,
     MODELS,

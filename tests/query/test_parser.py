@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aibridge_store.query import BareTerm, KeyTerm, Query, parse_query
+from aibridge_store._query import BareTerm, KeyTerm, Query, parse_query
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import QueryError
-from aibridge_store.query import (
+from aibridge_store._query import (
     ENDPOINTS,
     BindContext,
     compile_filters,
     compile_query_filters,
 )
-from aibridge_store.schema import INTERCEPTIONS as TABLE
+from aibridge_store._schema import INTERCEPTIONS as TABLE
 
 ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")
 CONTEXT = BindContext(actor_user_id=ALICE, find_user=lambda name: ALICE if name.lower() == "alice" else None)

@@ -254,7 +254,7 @@ def test_fractional_seconds_are_trimmed(tmp_path: Path, store: Store) -> None:
 def test_children_of_a_page_are_fetched_with_one_select_per_child_table(
     loaded: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aibridge_store.reads import interceptions as reads
+    from aibridge_store._reads import interceptions as reads
 
     calls: list[int] = []
     original = reads.fetch_children
@@ -273,7 +273,7 @@ def test_children_of_a_page_are_fetched_with_one_select_per_child_table(
 
 
 def test_a_wide_time_window_compares_ids_in_sql(loaded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aibridge_store.reads import interceptions as reads
+    from aibridge_store._reads import interceptions as reads
 
     expected = loaded.list_interceptions().model_dump(mode="json")
     monkeypatch.setattr(reads, "CROWDED", 0)

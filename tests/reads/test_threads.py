@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store import NotFoundError, PaginationError, Store
-from aibridge_store.reads.threads import merge_token_metadata, sanitize_hint
+from aibridge_store._reads.threads import merge_token_metadata, sanitize_hint
 from tests.conftest import USER_B, export_dir, interception, prompt, token, tool, ts, uid
 
 

@@ -15,20 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from . import ingest
+from . import _ingest as ingest
 from .errors import (
     AibridgeStoreError,
     ImportDataError,
     SchemaVersionError,
     StorageError,
 )
-from .ingest.postgres import PostgresReader, Snapshot
-from .logrecords import LogReport, log_sources
-from .merge import TableCounts, begin_import, finish_import, merge_source
-from .schema import IMPORT_SOURCES, META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident, upgrade_statements
+from ._ingest.postgres import PostgresReader, Snapshot
+from ._load.logrecords import LogReport, log_sources
+from ._load.merge import TableCounts, begin_import, finish_import, merge_source
+from ._schema import IMPORT_SOURCES, META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident, upgrade_statements
 
 if TYPE_CHECKING:
-    from .auth import Actor
+    from ._auth import Actor
     from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 
@@ -402,7 +402,7 @@ class Store:
         actor: Actor | None = None,
     ) -> InterceptionsPage:
         """List ended interceptions newest first, as ``GET /api/v2/aibridge/interceptions`` does."""
-        from .reads.interceptions import list_interceptions
+        from ._reads.interceptions import list_interceptions
 
         with self._lock:
             return list_interceptions(self._con, q, limit=limit, offset=offset, after_id=after_id, actor=actor)
@@ -423,7 +423,7 @@ class Store:
         ``started_at``, ``ended_at``, ``threads`` and ``last_active_at``; the other fields always
         cover the whole session.
         """
-        from .reads.sessions import list_sessions
+        from ._reads.sessions import list_sessions
 
         with self._lock:
             return list_sessions(
@@ -445,7 +445,7 @@ class Store:
         ``after_id`` gives the threads right after that interception's thread, ``before_id``
         those right before it; ``limit`` is 1-200 (default 50).
         """
-        from .reads.threads import get_session_threads
+        from ._reads.threads import get_session_threads
 
         with self._lock:
             return get_session_threads(
@@ -456,8 +456,8 @@ class Store:
         self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
     ) -> list[str]:
         """Distinct models of ended interceptions, sorted; ``q`` is a prefix (``model:`` or bare)."""
-        from .query import MODELS
-        from .reads.catalog import list_catalog
+        from ._query import MODELS
+        from ._reads.catalog import list_catalog
 
         with self._lock:
             return list_catalog(self._con, MODELS, q, limit=limit, offset=offset, actor=actor)
@@ -466,8 +466,8 @@ class Store:
         self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
     ) -> list[str]:
         """Distinct clients of ended interceptions (a missing client is "Unknown"), sorted."""
-        from .query import CLIENTS
-        from .reads.catalog import list_catalog
+        from ._query import CLIENTS
+        from ._reads.catalog import list_catalog
 
         with self._lock:
             return list_catalog(self._con, CLIENTS, q, limit=limit, offset=offset, actor=actor)

@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import Kind, Table
+from .._schema import Kind, Table
 from .base import ROW, Progress, Source, canonical_columns, open_input
 
 BATCH_ROWS = 1 << 16

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import ImportDataError
-from ..schema import Table
+from .._schema import Table
 from .base import (
     Progress,
     Source,

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from .query.ast import Equals
+from ._query.ast import Equals
 
 Role = Literal["owner", "auditor", "member"]
 

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 
 import duckdb
 
-from ..auth import Actor
-from ..query import And, BindContext, Endpoint, compile_query_filters
-from ..schema import USERS, ident
+from .._auth import Actor
+from .._query import And, BindContext, Endpoint, compile_query_filters
+from .._schema import USERS, ident
 
 
 def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import duckdb
 
-from . import rollup
-from .schema import FROM_LOG, INTERCEPTIONS, LOG_ENDS, LOG_LINEAGE, ORIGIN, TOOL_USAGES, ident
+from . import rollups
+from .._schema import FROM_LOG, INTERCEPTIONS, LOG_ENDS, LOG_LINEAGE, ORIGIN, TOOL_USAGES, ident
 
 _I = ident(INTERCEPTIONS.name)
 _LINKS = "__aibridge_links"
@@ -39,7 +39,7 @@ def _ends(con: duckdb.DuckDBPyConnection) -> None:
     if not _has_rows(con, LOG_ENDS.name):
         return
     ends = f'SELECT "interception_id", min("ended_at") AS ended_at FROM {ident(LOG_ENDS.name)} GROUP BY ALL'
-    rollup.touch(
+    rollups.touch(
         con, f'SELECT i."id" FROM {_I} AS i JOIN ({ends}) AS e ON e."interception_id" = i."id" WHERE i."ended_at" IS NULL'
     )
     con.execute(
@@ -87,7 +87,7 @@ FROM {_LINKS} AS k LEFT JOIN tops AS t ON t.id = k.id LEFT JOIN {_I} AS r ON r."
         f'SELECT i."id" FROM {_I} AS i JOIN {_LINKS} AS k ON k.id = i."id" '
         f'WHERE i."thread_parent_id" IS DISTINCT FROM k.parent OR i."thread_root_id" IS DISTINCT FROM k.root'
     )
-    rollup.capture_sessions(con, changed)
+    rollups.capture_sessions(con, changed)
     con.execute(
         f'UPDATE {_I} AS i SET "thread_parent_id" = k.parent, "thread_root_id" = k.root, '
         f'"session_id" = COALESCE(i."client_session_id", CAST(k.root AS VARCHAR), CAST(i."id" AS VARCHAR)) '

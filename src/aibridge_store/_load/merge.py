@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from . import lineage, rollup
-from .ingest import ROW, Source
-from .rollup import UPDATED
-from .schema import (
+from . import lineage, rollups
+from .._ingest import ROW, Source
+from .rollups import UPDATED
+from .._schema import (
     FROM_TABLE,
     INTERCEPTIONS,
     LOG_ENDS,
@@ -85,9 +85,9 @@ def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
     """Stage, validate and merge one source; return what happened to its rows."""
     stage_source(con, source)
     if source.table is INTERCEPTIONS:
-        rollup.touch(con, f'SELECT "id" FROM {STAGE}')
+        rollups.touch(con, f'SELECT "id" FROM {STAGE}')
     elif "interception_id" in source.table.column_index:
-        rollup.touch(con, f'SELECT "interception_id" FROM {STAGE}')
+        rollups.touch(con, f'SELECT "interception_id" FROM {STAGE}')
     staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
     _find_existing(con, source.table)
     if source.insert_only:
@@ -212,7 +212,7 @@ def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: S
         f'SELECT s."id" FROM {STAGE} AS s JOIN {ident(table.name)} AS t ON t."id" = s."id" '
         f'WHERE s."id" IN ({candidates}) AND ({better}) AND {keep}'
     )
-    rollup.capture_sessions(con, changing)
+    rollups.capture_sessions(con, changing)
     con.execute(f"INSERT INTO {UPDATED} {changing}")
     updated = _update(con, table, candidates, better, keep, {"ended_at": 'COALESCE(s."ended_at", t."ended_at")'})
     return TableCounts(inserted=_insert_new(con, table, keep), updated=updated)
@@ -293,12 +293,12 @@ def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
 
 def begin_import(con: duckdb.DuckDBPyConnection) -> None:
     """Set up the bookkeeping of one import call (inside its transaction)."""
-    rollup.begin(con)
+    rollups.begin(con)
 
 
 def finish_import(con: duckdb.DuckDBPyConnection) -> None:
     """Bring the derived data up to date with what this import changed (see :mod:`.rollup`)."""
     lineage.apply(con)
-    rollup.finish(con)
+    rollups.finish(con)
     for name in (STAGE, _DUPLICATE_KEYS, _LOSERS, _COVERED, _EXISTING):
         con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .schema import (
+from .._schema import (
     CATALOG,
     CHILD_TABLES,
     INTERCEPTIONS,

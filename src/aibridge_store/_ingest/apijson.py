@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import INTERCEPTIONS, TABLES, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, Table
+from .._schema import INTERCEPTIONS, TABLES, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, Table
 from .base import ROW, Progress, Source, open_input
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import TABLES
+from .._schema import TABLES
 from .base import ROW, Progress, Source, canonical_columns, open_input
 
 BATCH_ROWS = 1 << 16

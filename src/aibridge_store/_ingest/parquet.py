@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ImportDataError
-from ..schema import Table
+from .._schema import Table
 from .base import (
     Progress,
     Source,

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import TABLES, Kind, Table, ident
+from .._schema import TABLES, Kind, Table, ident
 from .base import Source, canonical_columns, numbered, numbered_schema
 
 _XID_SPACE = 1 << 32

@@ -1,16 +1,16 @@
 """Interception records out of log lines: the store's side of a log import (input-formats §1).
 
-The candidate lines of :mod:`aibridge_store.ingest.logs` are loaded a slice at a time into a
+The candidate lines of :mod:`aibridge_store._ingest.logs` are loaded a slice at a time into a
 temporary table, where DuckDB pulls every record field out of the JSON text in one pass (slog
 keeps them under ``fields``, the Stackdriver sink at the top level). Each record type then
-becomes a :class:`~aibridge_store.ingest.Source` over that table and is staged, checked and
+becomes a :class:`~aibridge_store._ingest.Source` over that table and is staged, checked and
 merged like a table export, so a bad value is reported with its file, line and field.
 
 Log records carry no row ids. Child rows get a deterministic id (a version-8 UUID hashed from the
 natural key of input-formats §1.5), so a record logged twice, or imported twice, is one row; the
 merge tells such rows from Coder's own (version 4) when a table export brings the same record.
 ``interception_end`` records and the tool call a G3 start answers go to the store's log tables
-(:data:`~aibridge_store.schema.LOG_TABLES`); :mod:`aibridge_store.lineage` applies them once the
+(:data:`~aibridge_store._schema.LOG_TABLES`); :mod:`aibridge_store._load.lineage` applies them once the
 rows they need are there, whatever order the lines came in.
 """
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from .ingest import ROW, Source
-from .ingest.base import prefetched
-from .ingest.logs import LINE, LogFile
-from .schema import (
+from .._ingest import ROW, Source
+from .._ingest.base import prefetched
+from .._ingest.logs import LINE, LogFile
+from .._schema import (
     FROM_LOG,
     FROM_LOG_WITH_THREADS,
     INTERCEPTIONS,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import duckdb
 
-from ..auth import LOCAL_ADMIN, Actor
-from ..query import CLIENTS, MODELS, Compiler, Endpoint
-from ..schema import CATALOG, ident
+from .._auth import LOCAL_ADMIN, Actor
+from .._query import CLIENTS, MODELS, Compiler, Endpoint
+from .._schema import CATALOG, ident
 from .common import bind_context
 from .interceptions import with_scope
 from .pagination import parse_page

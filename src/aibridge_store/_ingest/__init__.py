@@ -17,7 +17,7 @@ from typing import BinaryIO
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import TABLES, Table
+from .._schema import TABLES, Table
 from .apijson import api_json_sources, read_api_json
 from .arrow import read_arrow
 from .base import ROW, Progress, Source, file_size, open_input, stem_of

@@ -14,7 +14,7 @@ from typing import BinaryIO, TypeVar
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import Table
+from .._schema import Table
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class Source:
     """A SELECT over a temporary table of the store's, read instead of ``batches`` (log records,
     whose fields DuckDB pulls out of the JSON lines)."""
     from_log: bool = False
-    """Rows rebuilt from log records, which carry no row ids (see :mod:`aibridge_store.logrecords`)."""
+    """Rows rebuilt from log records, which carry no row ids (see :mod:`aibridge_store._load.logrecords`)."""
 
 
 def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:

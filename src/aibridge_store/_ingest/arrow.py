@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ImportDataError
-from ..schema import Table
+from .._schema import Table
 from .base import Source, canonical_columns, numbered, numbered_schema
 
 

@@ -1,4 +1,4 @@
-"""Stage one :class:`~aibridge_store.ingest.Source`: cast every column to its type and check
+"""Stage one :class:`~aibridge_store._ingest.Source`: cast every column to its type and check
 every row, in one pass over the Arrow stream, into a temporary table.
 
 Each row gets the first problem found in it (column order), so a failed import can name the
@@ -10,9 +10,9 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from .errors import ImportDataError, StorageError
-from .ingest import ROW, Source
-from .schema import Column, Kind, Table, ident
+from ..errors import ImportDataError, StorageError
+from .._ingest import ROW, Source
+from .._schema import Column, Kind, Table, ident
 
 STAGE = "__aibridge_stage"
 _SOURCE = "__aibridge_source"

@@ -16,14 +16,14 @@ from typing import Any
 
 import duckdb
 
-from ..auth import LOCAL_ADMIN, Actor
+from .._auth import LOCAL_ADMIN, Actor
 from ..errors import PaginationError
 from ..models import SessionsPage
-from ..query import SESSIONS as ENDPOINT
-from ..query import And, Compiler, Equals
-from ..query.ast import Filter
-from ..query.parser import go_quote
-from ..schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
+from .._query import SESSIONS as ENDPOINT
+from .._query import And, Compiler, Equals
+from .._query.ast import Filter
+from .._query.parser import go_quote
+from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
 from . import jsonsql as js
 from .common import bind_context, read_snapshot
 from .interceptions import with_scope

@@ -11,12 +11,12 @@ from typing import Any, NamedTuple
 
 import duckdb
 
-from ..auth import LOCAL_ADMIN, Actor
+from .._auth import LOCAL_ADMIN, Actor
 from ..errors import NotFoundError, PaginationError
 from ..models import SessionThreads
-from ..query import Compiler
-from ..query.filters import parse_go_uuid
-from ..schema import (
+from .._query import Compiler
+from .._query.filters import parse_go_uuid
+from .._schema import (
     INTERCEPTIONS,
     MODEL_THOUGHTS,
     PARENT_TIME,

@@ -13,13 +13,13 @@ from typing import Any
 
 import duckdb
 
-from ..auth import LOCAL_ADMIN, Actor
+from .._auth import LOCAL_ADMIN, Actor
 from ..errors import PaginationError
 from ..models import InterceptionsPage
-from ..query import INTERCEPTIONS as ENDPOINT
-from ..query import And, Compiler
-from ..query.ast import Filter
-from ..schema import (
+from .._query import INTERCEPTIONS as ENDPOINT
+from .._query import And, Compiler
+from .._query.ast import Filter
+from .._schema import (
     INTERCEPTIONS,
     PARENT_TIME,
     TOKEN_USAGES,

@@ -5,7 +5,7 @@ input, into Arrow batches of *candidate lines*: the slog JSON text of every line
 interception record, with its line number. Lines wrapped by Docker's json-file driver, Kubernetes
 CRI files, ``kubectl logs --timestamps`` or a Loki JSON-lines export are unwrapped first, and
 partial chunks are joined. Every other line is counted and passed over. The record fields are
-pulled out of the JSON text by the store (:mod:`aibridge_store.logrecords`), which is much
+pulled out of the JSON text by the store (:mod:`aibridge_store._load.logrecords`), which is much
 faster than decoding four million lines in Python.
 """
 

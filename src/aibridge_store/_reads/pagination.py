@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 
 from ..errors import PaginationError, Validation
-from ..query.filters import parse_go_uuid
-from ..query.parser import go_quote
+from .._query.filters import parse_go_uuid
+from .._query.parser import go_quote
 
 INVALID = "Query parameters have invalid values."
 MAX_INT32 = 2**31 - 1
