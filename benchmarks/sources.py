@@ -105,7 +105,7 @@ def _psql(dsn: str, command: str) -> None:
 
 def bench_postgres(data: Path, work: Path, memory_limit: str) -> dict[str, float]:
     import dev
-    from tests.pg import CODER_DDL, execute
+    from tests.helpers.postgres import CODER_DDL, execute
 
     dsn = os.environ.get("AIBRIDGE_TEST_POSTGRES") or dev.postgres_for_tests().get("AIBRIDGE_TEST_POSTGRES")
     if dsn is None:

@@ -27,7 +27,7 @@ def test_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
 def test_source_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
     import os
 
-    from tests.pg import server_url
+    from tests.helpers.postgres import server_url
 
     env = {**os.environ, "AIBRIDGE_TEST_POSTGRES": server_url()}
     result = subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store.cli import main
-from tests.conftest import export_dir, interception, prompt, token, uid
+from tests.helpers.rows import export_dir, interception, prompt, token, uid
 
 
 @pytest.fixture

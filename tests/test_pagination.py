@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import Store
-from tests.conftest import USER_A, USER_B, interception, ts, uid
+from tests.helpers.rows import USER_A, USER_B, interception, ts, uid
 
 rows_strategy = st.lists(
     st.tuples(

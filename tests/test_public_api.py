@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
+from pathlib import Path
+
+import pytest
 
 import aibridge_store
 
@@ -40,3 +45,48 @@ def test_public_callables_have_docstrings() -> None:
     for method in ("open", "import_path", "import_arrow", "list_interceptions", "list_sessions",
                    "get_session_threads", "list_models", "list_clients", "close", "transaction"):
         assert inspect.getdoc(getattr(aibridge_store.Store, method)), method
+
+
+PUBLIC_MODULES = {"aibridge_store", "aibridge_store.errors", "aibridge_store.models", "aibridge_store.cli",
+                  "aibridge_store.__main__"}
+"""Every module a user may import; everything else is marked private by a leading underscore."""
+ROOT = Path(aibridge_store.__file__).resolve().parent
+REPO = ROOT.parents[1]
+
+
+def _module_names() -> set[str]:
+    names = set()
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_every_module_is_public_by_decision_or_marked_private() -> None:
+    unmarked = {name for name in _module_names()
+                if not any(part.startswith("_") and not part.startswith("__") for part in name.split("."))}
+    assert unmarked == PUBLIC_MODULES
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for every import in a file; relative imports resolved against the package."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                module = "aibridge_store" + ("." + module if module else "")
+            found.append((module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+    return found
+
+
+@pytest.mark.parametrize("path", [ROOT / "cli.py", *sorted((REPO / "benchmarks").glob("*.py"))], ids=lambda p: p.name)
+def test_the_command_line_and_the_benchmarks_use_only_the_public_api(path: Path) -> None:
+    ours = [(module, names) for module, names in _imports(path) if module.split(".")[0] == "aibridge_store"]
+    assert {module for module, _ in ours} <= PUBLIC_MODULES
+    for module, names in ours:
+        exported = getattr(importlib.import_module(module), "__all__", None)
+        assert exported is not None, f"{module} declares no __all__"
+        assert set(names) <= set(exported), f"{path.name} imports private names from {module}"

@@ -9,7 +9,7 @@ import pytest
 
 from aibridge_store import SchemaVersionError, StorageError, Store
 from aibridge_store._schema import SCHEMA_VERSION, TABLES
-from tests.conftest import export_dir, interception
+from tests.helpers.rows import export_dir, interception
 
 
 def test_file_store_keeps_data_across_opens(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ and read them back as Coder's API would answer with :meth:`Store.list_intercepti
 """
 
 from ._auth import Actor
+from ._ingest.postgres import DATABASE_SCHEMES
 from .errors import (
     AibridgeStoreError,
     ImportDataError,
@@ -19,7 +20,7 @@ from .errors import (
     StorageError,
     Validation,
 )
-from ._load.merge import TableCounts
+from ._load import ImportSummary, TableCounts
 from .models import (
     AgenticAction,
     Interception,
@@ -38,7 +39,7 @@ from .models import (
     UserPrompt,
 )
 from ._query import parse_query
-from ._store import ImportSummary, Store
+from ._store import Store
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ __all__ = [
     "Actor",
     "AgenticAction",
     "AibridgeStoreError",
+    "DATABASE_SCHEMES",
     "ImportDataError",
     "ImportSummary",
     "Interception",

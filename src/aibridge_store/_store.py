@@ -2,86 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
-from . import _ingest as ingest
-from .errors import (
-    AibridgeStoreError,
-    ImportDataError,
-    SchemaVersionError,
-    StorageError,
-)
-from ._ingest.postgres import PostgresReader, Snapshot
-from ._load.logrecords import LogReport, log_sources
-from ._load.merge import TableCounts, begin_import, finish_import, merge_source
-from ._schema import IMPORT_SOURCES, META_TABLE, SCHEMA_VERSION, TABLES, ddl_statements, ident, upgrade_statements
-
-if TYPE_CHECKING:
-    from ._auth import Actor
-    from .models import InterceptionsPage, SessionsPage, SessionThreads
-
-
-@dataclass
-class SourceReport:
-    """What one source gave: rows per table, and what it held that was not imported, with why."""
-
-    name: str
-    tables: dict[str, TableCounts] = field(default_factory=dict)
-    passed_over: dict[str, int] = field(default_factory=dict)
-    """Reason → how many lines or rows (other log lines, malformed lines...)."""
-    kind: str | None = None
-    """What the source was: "slog JSON log", "Docker json-file log", "full read", "incremental read"..."""
-
-
-@dataclass
-class ImportSummary:
-    """What one import call did: rows per table, files read and files passed over."""
-
-    tables: dict[str, TableCounts] = field(default_factory=dict)
-    sources: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    """What sources held that could not be imported (a sessions page holds no interceptions)."""
-
-    reports: dict[str, SourceReport] = field(default_factory=dict)
-    """Per source (a file, a database), what happened to its rows, and what was passed over."""
-
-    def _add(self, table: str, counts: TableCounts, source: str | None = None) -> None:
-        self.tables.setdefault(table, TableCounts()).add(counts)
-        if source is not None:
-            self.report(source).tables.setdefault(table, TableCounts()).add(counts)
-
-    def report(self, source: str) -> SourceReport:
-        """The report of one source (made empty on first use)."""
-        return self.reports.setdefault(source, SourceReport(source))
-
-    @property
-    def merged(self) -> int:
-        return sum(c.merged for c in self.tables.values())
-
-    @property
-    def inserted(self) -> int:
-        return sum(c.inserted for c in self.tables.values())
-
-    @property
-    def updated(self) -> int:
-        return sum(c.updated for c in self.tables.values())
-
-    @property
-    def unchanged(self) -> int:
-        return sum(c.unchanged for c in self.tables.values())
+from ._auth import Actor
+from ._load import Importer, ImportSummary, ProgressCallback
+from ._query import CLIENTS_SEARCH, MODELS_SEARCH
+from ._reads.catalog import list_catalog
+from ._reads.interceptions import list_interceptions
+from ._reads.sessions import list_sessions
+from ._reads.threads import get_session_threads
+from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, ident, upgrade_statements
+from .errors import SchemaVersionError, StorageError
+from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 
 ROW_GROUP_SIZE = 8192
@@ -101,15 +41,12 @@ def _memory_size(text: str) -> str:
     return f"{match.group(1)}{match.group(2) or 'B'}"
 
 
-ProgressCallback = Callable[[int, int], None]
-"""Called with (bytes done, bytes in all) while an import runs."""
-
-
 class Store:
     """An embedded AI Bridge database.
 
-    Open one with :meth:`open`; use it as a context manager or call :meth:`close`. A store is safe
-    to use from one thread at a time.
+    Open one with :meth:`open`; use it as a context manager or call :meth:`close`. Calls from
+    several threads take turns on one lock, so a store can be shared between threads (the raw
+    :attr:`connection` bypasses that lock).
     """
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: str | None, read_only: bool) -> None:
@@ -117,6 +54,7 @@ class Store:
         self.path = path
         self.read_only = read_only
         self._lock = threading.RLock()
+        self._transactions = 0
 
     @classmethod
     def open(
@@ -182,7 +120,7 @@ class Store:
             for statement in ddl_statements():
                 self._con.execute(statement)
             self._con.execute(
-                f"INSERT OR REPLACE INTO {ident(META_TABLE)} VALUES ('schema_version', ?)",
+                f'INSERT OR REPLACE INTO {ident(META_TABLE)} ("key", "value") VALUES (\'schema_version\', ?)',
                 [str(SCHEMA_VERSION)],
             )
 
@@ -227,13 +165,19 @@ class Store:
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One DuckDB transaction: committed on success, rolled back on any exception."""
         with self._lock:
+            if self._transactions:
+                raise StorageError("store.transaction() does not nest")
             self._con.begin()
+            self._transactions += 1
             try:
                 yield self._con
             except BaseException:
                 self._con.rollback()
                 raise
-            self._con.commit()
+            else:
+                self._con.commit()
+            finally:
+                self._transactions -= 1
 
     # -- import ----------------------------------------------------------------------------
 
@@ -251,69 +195,14 @@ class Store:
         Kubernetes CRI, ``kubectl --timestamps`` or Loki). If any row is bad nothing is kept and
         :class:`ImportDataError` names the file, row (a log's line) and column (a record's field).
         """
-        planned: list[ingest.PlannedFile] = []
-        summary = ImportSummary()
-        for path in paths:
-            files, skipped = ingest.plan_path(Path(path))
-            planned += files
-            summary.skipped += [str(p) for p in skipped]
-        total = sum(f.size for f in planned)
-        done = 0
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(min(done, total), total)
-
-        sources = (source for f in planned for source in self._open(f, advance, summary))
-        self._import_sources(sources, summary)
-        if progress is not None:
-            progress(total, total)
-        return summary
-
-    def _open(self, entry: ingest.PlannedFile, progress: ingest.Progress, summary: ImportSummary) -> Iterator[ingest.Source]:
-        if entry.format == "log":
-            yield from self._log_sources(ingest.open_log(entry, progress), summary)
-        elif entry.format == "stdin":
-            opened = ingest.open_stdin(progress)
-            if isinstance(opened, ingest.LogFile):
-                yield from self._log_sources(opened, summary)
-            else:
-                sources, notes = opened
-                summary.notes.extend(notes)
-                yield from sources
-        else:
-            yield from ingest.open_file(entry, progress, summary.notes)
-
-    def _log_sources(self, log: ingest.LogFile, summary: ImportSummary) -> Iterator[ingest.Source]:
-        found = LogReport()
-        yield from log_sources(self._con, log, found)
-        report = summary.report(log.name)
-        report.kind = f"{log.stats.wrapper.value} log"
-        unknown = sum(found.unknown_types.values())
-        passed = {
-            "other log lines": log.stats.lines - found.records - found.malformed - unknown,
-            "lines that mention an interception log but are not JSON": found.malformed,
-            **{f"records of unknown type {kind!r}": n for kind, n in found.unknown_types.items()},
-        }
-        report.passed_over.update({reason: n for reason, n in passed.items() if n})
-        if found.first_malformed is not None:
-            summary.notes.append(
-                f"{log.name}: {found.malformed} line(s) mention an interception log but are not valid JSON "
-                f"(first at line {found.first_malformed}); they were passed over"
-            )
-        if not found.records:
-            summary.notes.append(f"{log.name}: no interception records in {log.stats.lines} lines")
+        with self._writing() as importer:
+            return importer.import_paths([os.fspath(p) for p in paths], progress)
 
     def import_arrow(self, table: str, data: Any) -> ImportSummary:
         """Import Arrow data (a ``pyarrow.Table``, a ``RecordBatchReader`` or any object with
         ``__arrow_c_stream__``) into the named table, with the same rules as :meth:`import_path`."""
-        if table not in TABLES:
-            raise ImportDataError(f"unknown table; expected one of {', '.join(TABLES)}", source=table)
-        summary = ImportSummary()
-        self._import_sources([ingest.read_arrow(data, TABLES[table], f"arrow data for {table}")], summary)
-        return summary
+        with self._writing() as importer:
+            return importer.import_arrow(table, data)
 
     def import_postgres(
         self, dsn: str, *, progress: ProgressCallback | None = None, full: bool = False
@@ -327,68 +216,34 @@ class Store:
         everything again (the merge keeps it idempotent). ``progress`` gets rows read (the total
         is not known in advance: it is passed as 0).
         """
-        self._writable()
-        done = 0
+        with self._writing() as importer:
+            return importer.import_postgres(dsn, progress, full)
 
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(done, 0)
-
-        reader = PostgresReader(dsn, advance)
-        try:
-            since = {} if full else self._postgres_snapshots(reader.name)
-            summary = ImportSummary()
-            tables = [name for name in TABLES if reader.columns.get(name)]
-
-            def remember(con: duckdb.DuckDBPyConnection) -> None:
-                for table in tables:
-                    con.execute(
-                        f"INSERT OR REPLACE INTO {ident(IMPORT_SOURCES)} VALUES (?, ?, ?, now())",
-                        [reader.name, table, json.dumps({"snapshot": reader.snapshot.text})],
-                    )
-
-            self._import_sources(reader.sources(since), summary, remember)
-        finally:
-            reader.close()
-        for table in tables:
-            summary.report(f"{reader.name} ({table})").kind = "incremental read" if table in since else "full read"
-        return summary
-
-    def _postgres_snapshots(self, name: str) -> dict[str, Snapshot]:
-        rows = self._con.execute(
-            f"SELECT table_name, state->>'snapshot' FROM {ident(IMPORT_SOURCES)} WHERE source = ?", [name]
-        ).fetchall()
-        return {table: Snapshot(text) for table, text in rows if text}
-
-    def _import_sources(
-        self,
-        sources: Iterable[ingest.Source],
-        summary: ImportSummary,
-        remember: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-    ) -> None:
-        self._writable()
-        try:
-            with self.transaction() as con:
-                begin_import(con)
-                for source in sources:
-                    summary._add(source.table.name, merge_source(con, source), source.name)
-                    if source.name not in summary.sources:
-                        summary.sources.append(source.name)
-                    if source.ignored_columns:
-                        summary.ignored_columns[source.name] = source.ignored_columns
-                finish_import(con)
-                if remember is not None:
-                    remember(con)
-        except AibridgeStoreError:
-            raise
-        except duckdb.Error as e:
-            raise StorageError(f"import failed, nothing was kept: {e}") from e
-
-    def _writable(self) -> None:
+    @contextmanager
+    def _writing(self) -> Iterator[Importer]:
         if self.read_only:
             raise StorageError("the store was opened read-only")
+        with self._lock:
+            if self._transactions:
+                raise StorageError("an import runs in a transaction of its own: start it outside store.transaction()")
+            yield Importer(self._con)
+
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, inside one read snapshot so that a page's count and rows agree: the
+        caller's transaction if a :meth:`transaction` is open, else a read transaction of its own."""
+        with self._lock:
+            try:
+                if self._transactions:
+                    yield self._con
+                    return
+                self._con.begin()
+                try:
+                    yield self._con
+                finally:
+                    self._con.rollback()
+            except duckdb.Error as e:
+                raise StorageError(f"cannot read the store: {e}") from e
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -402,10 +257,9 @@ class Store:
         actor: Actor | None = None,
     ) -> InterceptionsPage:
         """List ended interceptions newest first, as ``GET /api/v2/aibridge/interceptions`` does."""
-        from ._reads.interceptions import list_interceptions
 
-        with self._lock:
-            return list_interceptions(self._con, q, limit=limit, offset=offset, after_id=after_id, actor=actor)
+        with self._reading() as con:
+            return list_interceptions(con, q, limit=limit, offset=offset, after_id=after_id, actor=actor)
 
     def list_sessions(
         self,
@@ -423,11 +277,10 @@ class Store:
         ``started_at``, ``ended_at``, ``threads`` and ``last_active_at``; the other fields always
         cover the whole session.
         """
-        from ._reads.sessions import list_sessions
 
-        with self._lock:
+        with self._reading() as con:
             return list_sessions(
-                self._con, q, limit=limit, offset=offset, after_session_id=after_session_id, actor=actor
+                con, q, limit=limit, offset=offset, after_session_id=after_session_id, actor=actor
             )
 
     def get_session_threads(
@@ -445,29 +298,26 @@ class Store:
         ``after_id`` gives the threads right after that interception's thread, ``before_id``
         those right before it; ``limit`` is 1-200 (default 50).
         """
-        from ._reads.threads import get_session_threads
 
-        with self._lock:
+        with self._reading() as con:
             return get_session_threads(
-                self._con, session_id, after_id=after_id, before_id=before_id, limit=limit, actor=actor
+                con, session_id, after_id=after_id, before_id=before_id, limit=limit, actor=actor
             )
 
     def list_models(
         self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
     ) -> list[str]:
         """Distinct models of ended interceptions, sorted; ``q`` is a prefix (``model:`` or bare)."""
-        from ._query import MODELS
         from ._reads.catalog import list_catalog
 
-        with self._lock:
-            return list_catalog(self._con, MODELS, q, limit=limit, offset=offset, actor=actor)
+        with self._reading() as con:
+            return list_catalog(con, MODELS_SEARCH, q, limit=limit, offset=offset, actor=actor)
 
     def list_clients(
         self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
     ) -> list[str]:
         """Distinct clients of ended interceptions (a missing client is "Unknown"), sorted."""
-        from ._query import CLIENTS
         from ._reads.catalog import list_catalog
 
-        with self._lock:
-            return list_catalog(self._con, CLIENTS, q, limit=limit, offset=offset, actor=actor)
+        with self._reading() as con:
+            return list_catalog(con, CLIENTS_SEARCH, q, limit=limit, offset=offset, actor=actor)

@@ -10,12 +10,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from . import DATABASE_SCHEMES, ImportSummary, Store, TableCounts
 from .errors import AibridgeStoreError
-from ._ingest.postgres import is_postgres_url
-from ._load.merge import TableCounts
 from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
-from ._schema import LOG_ENDS, LOG_LINEAGE
-from ._store import ImportSummary, Store
 
 DEFAULT_DB = "aibridge.duckdb"
 
@@ -68,12 +65,15 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[
     return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
 
 
-_LABELS = {LOG_ENDS.name: "interception_end records", LOG_LINEAGE.name: "thread links (G3 logs)"}
 _COUNT_HEADERS = ("inserted", "updated", "merged", "already stored")
 
 
 def _counts(counts: TableCounts) -> tuple[int, int, int, int]:
     return counts.inserted, counts.updated, counts.merged, counts.unchanged
+
+
+def _is_database(text: str) -> bool:
+    return text.startswith(DATABASE_SCHEMES)
 
 
 def render_summary(summary: ImportSummary, seconds: float) -> str:
@@ -82,7 +82,7 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
     for report in summary.reports.values():
         kind = f"  ({report.kind})" if report.kind else ""
         text.append(f"{report.name}{kind}")
-        rows = [(_LABELS.get(name, name), *_counts(c)) for name, c in report.tables.items() if c.rows]
+        rows = [(ImportSummary.label(name), *_counts(c)) for name, c in report.tables.items() if c.rows]
         if rows:
             text.append(_indent(_table(("table", *_COUNT_HEADERS), rows, right={1, 2, 3, 4})))
         else:
@@ -90,7 +90,7 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
         for reason, n in report.passed_over.items():
             text.append(f"  passed over: {reason}: {n}")
         text.append("")
-    rows = [(name, *_counts(c)) for name, c in summary.tables.items() if name not in _LABELS]
+    rows = [(name, *_counts(c)) for name, c in summary.tables.items() if not ImportSummary.is_bookkeeping(name)]
     rows.append(("total", *(sum(row[i] for row in rows) for i in range(1, 5))))  # type: ignore[misc]
     text.append(_table(("all sources", *_COUNT_HEADERS), rows, right={1, 2, 3, 4}))
     text.append(f"{len(summary.reports)} source(s) imported in {seconds:.2f} s")
@@ -266,13 +266,13 @@ def _import(args: argparse.Namespace) -> int:
     """Import every argument in order: runs of files in one transaction, each database in its own."""
     groups: list[list[str]] = []
     for path in args.paths:
-        if is_postgres_url(path) or not groups or is_postgres_url(groups[-1][0]):
+        if _is_database(path) or not groups or _is_database(groups[-1][0]):
             groups.append([path])
         else:
             groups[-1].append(path)
     with Store.open(args.db, memory_limit=args.memory_limit) as store:
         for group in groups:
-            database = is_postgres_url(group[0])
+            database = _is_database(group[0])
             bar = _ProgressBar(sys.stderr, "rows" if database else "MB") if not args.quiet else None
             started = time.perf_counter()
             try:
@@ -344,6 +344,9 @@ _READS = {
     "models": _catalog,
     "clients": _catalog,
 }
+
+
+__all__ = ["main"]
 
 
 if __name__ == "__main__":

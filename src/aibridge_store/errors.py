@@ -150,3 +150,17 @@ class StorageError(AibridgeStoreError):
 
 class SchemaVersionError(StorageError):
     """The database file was written by a newer version of aibridge_store."""
+
+
+__all__ = [
+    "AibridgeStoreError",
+    "ImportDataError",
+    "NotFoundError",
+    "PaginationError",
+    "QueryError",
+    "QuerySyntaxError",
+    "QueryValidationError",
+    "SchemaVersionError",
+    "StorageError",
+    "Validation",
+]

@@ -238,3 +238,23 @@ class SessionThreads(_OmitsEmpty):
     ended_at: Timestamp | None = None
     token_usage_summary: TokenUsageTotals
     threads: list[Thread]
+
+
+__all__ = [
+    "AgenticAction",
+    "Interception",
+    "InterceptionsPage",
+    "MinimalUser",
+    "Session",
+    "SessionThreads",
+    "SessionsPage",
+    "Thinking",
+    "Thread",
+    "TokenUsage",
+    "TokenUsageSummary",
+    "TokenUsageTotals",
+    "ToolCall",
+    "ToolUsage",
+    "UserPrompt",
+    "go_time_text",
+]

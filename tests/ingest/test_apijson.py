@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from tests.conftest import USER_A, export_dir, interception, prompt, token, tool, uid
+from tests.helpers.rows import USER_A, export_dir, interception, prompt, token, tool, uid
 
 
 @pytest.fixture

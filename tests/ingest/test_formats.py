@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from tests.conftest import (
+from tests.helpers.rows import (
     INTERCEPTION_COLUMNS,
     export_dir,
     interception,
@@ -43,7 +43,7 @@ def _pg_text(value: object) -> str:
 
 
 def test_pg_dump_data_only(tmp_path: Path) -> None:
-    from tests.conftest import PROMPT_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS
+    from tests.helpers.rows import PROMPT_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS
 
     def block(table: str, columns: list[str], rows: list[dict[str, object]]) -> str:
         lines = [f"COPY public.{table} ({', '.join(columns)}) FROM stdin;"]

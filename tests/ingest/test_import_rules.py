@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from tests.conftest import (
+from tests.helpers.rows import (
     INTERCEPTION_COLUMNS,
     THOUGHT_COLUMNS,
     TOKEN_COLUMNS,
@@ -106,7 +106,7 @@ def test_thoughts_dedupe_by_interception_time_and_content(tmp_path: Path, store:
 def test_users_take_the_newer_copy(tmp_path: Path, store: Store) -> None:
     export_dir(tmp_path / "a", [])
     store.import_path(tmp_path / "a")
-    from tests.conftest import users_rows
+    from tests.helpers.rows import users_rows
 
     renamed = users_rows()
     renamed[0]["username"] = "alice2"

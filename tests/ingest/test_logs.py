@@ -15,8 +15,8 @@ import pytest
 
 from aibridge_store import ImportDataError, Store
 from aibridge_store._ingest import open_stdin
-from tests.conftest import USER_A, USER_B, uid
-from tests.logs import (
+from tests.helpers.rows import USER_A, USER_B, uid
+from tests.helpers.logrecords import (
     NIL,
     cri,
     docker,
@@ -375,7 +375,7 @@ def test_reimporting_a_g3_log_keeps_its_derived_lineage_and_changes_nothing(tmp_
 
 
 def test_a_log_copy_and_a_table_export_copy_do_not_double_count(tmp_path: Path) -> None:
-    from tests.conftest import INTERCEPTION_COLUMNS, interception, write_csv
+    from tests.helpers.rows import INTERCEPTION_COLUMNS, interception, write_csv
 
     i = uid(1)
     lines = [
@@ -532,7 +532,7 @@ def test_a_log_whose_first_line_is_longer_than_the_sniffed_head(tmp_path: Path) 
 
 
 def test_rebuilt_child_ids_are_marked_and_foreign_version_8_ids_are_left_alone(tmp_path: Path) -> None:
-    from tests.conftest import INTERCEPTION_COLUMNS, interception, write_csv
+    from tests.helpers.rows import INTERCEPTION_COLUMNS, interception, write_csv
 
     with Store.open() as store:
         store.import_path(write_log(tmp_path / "a.log", one_interception()))

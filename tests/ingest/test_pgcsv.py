@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store import ImportDataError, Store
-from tests.conftest import (
+from tests.helpers.rows import (
     INTERCEPTION_COLUMNS,
     USER_A,
     export_dir,
@@ -86,7 +86,7 @@ def test_timestamp_offsets(tmp_path: Path, store: Store, text: str, expected: dt
 @pytest.mark.parametrize(("text", "expected"), [("t", True), ("f", False), ("true", True), ("FALSE", False),
                                                 ("1", True), ("0", False)])
 def test_booleans(tmp_path: Path, store: Store, text: str, expected: bool) -> None:
-    from tests.conftest import tool
+    from tests.helpers.rows import tool
 
     export_dir(tmp_path, [interception(1)], tools=[tool(1, 1, injected=text)])
     store.import_path(tmp_path)

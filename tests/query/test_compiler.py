@@ -14,11 +14,11 @@ import duckdb
 import pytest
 
 from aibridge_store._query import (
-    CLIENTS,
+    CLIENTS_SEARCH,
     DIALECTS,
-    INTERCEPTIONS,
-    MODELS,
-    SESSIONS,
+    INTERCEPTIONS_SEARCH,
+    MODELS_SEARCH,
+    SESSIONS_SEARCH,
     BindContext,
     compile_filters,
     compile_query_filters,
@@ -29,17 +29,17 @@ ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")
 CONTEXT = BindContext(actor_user_id=ALICE, find_user=lambda name: ALICE if name == "alice" else None)
 
 CASES = {
-    "empty": (INTERCEPTIONS, ""),
+    "empty": (INTERCEPTIONS_SEARCH, ""),
     "every_key": (
-        INTERCEPTIONS,
+        INTERCEPTIONS_SEARCH,
         'initiator:me provider:openai provider_name:azure model:"gpt 5" client:Unknown '
         'started_after:"2025-01-01T00:00:00Z" started_before:"2025-02-01T00:00:00.5+01:00"',
     ),
-    "bare_username": (INTERCEPTIONS, "alice"),
-    "zero_time_is_no_filter": (INTERCEPTIONS, 'started_after:"0001-01-01T00:00:00Z" model:x'),
-    "sessions_session_id": (SESSIONS, "session_id:abc client:Cursor"),
-    "models_prefix": (MODELS, "gpt_5%"),
-    "clients_prefix": (CLIENTS, "client:Unk"),
+    "bare_username": (INTERCEPTIONS_SEARCH, "alice"),
+    "zero_time_is_no_filter": (INTERCEPTIONS_SEARCH, 'started_after:"0001-01-01T00:00:00Z" model:x'),
+    "sessions_session_id": (SESSIONS_SEARCH, "session_id:abc client:Cursor"),
+    "models_prefix": (MODELS_SEARCH, "gpt_5%"),
+    "clients_prefix": (CLIENTS_SEARCH, "client:Unk"),
 }
 
 
@@ -63,7 +63,7 @@ def test_the_same_filters_run_on_duckdb_and_sqlite() -> None:
         for i in range(40)
     ]
     text = 'initiator:alice provider:openai client:Unknown started_after:"2025-01-01T00:05:00Z"'
-    filters = compile_query_filters(text, INTERCEPTIONS, CONTEXT)
+    filters = compile_query_filters(text, INTERCEPTIONS_SEARCH, CONTEXT)
 
     lite = sqlite3.connect(":memory:")
     lite.execute("CREATE TABLE t (id TEXT, initiator_id TEXT, provider TEXT, model TEXT, client TEXT, started_at INTEGER)")
@@ -88,6 +88,6 @@ def test_prefix_treats_like_wildcards_as_plain_characters() -> None:
     duck.execute("CREATE TABLE aibridge_interceptions (model VARCHAR)")
     duck.execute("INSERT INTO aibridge_interceptions VALUES ('gpt_5'), ('gptx5'), ('gpt%'), ('gpt-4')")
     for text, expected in (("gpt_", ["gpt_5"]), ("gpt%", ["gpt%"]), ("gpt", ["gpt%", "gpt-4", "gpt_5", "gptx5"])):
-        sql = compile_filters(compile_query_filters(text, MODELS, CONTEXT))
+        sql = compile_filters(compile_query_filters(text, MODELS_SEARCH, CONTEXT))
         got = sorted(r[0] for r in duck.execute(f"SELECT model FROM aibridge_interceptions WHERE {sql.sql}", sql.params).fetchall())
         assert got == expected, text

@@ -8,10 +8,10 @@ import pytest
 
 from aibridge_store import QuerySyntaxError, QueryValidationError
 from aibridge_store._query import (
-    CLIENTS,
-    INTERCEPTIONS,
-    MODELS,
-    SESSIONS,
+    CLIENTS_SEARCH,
+    INTERCEPTIONS_SEARCH,
+    MODELS_SEARCH,
+    SESSIONS_SEARCH,
     BindContext,
     compile_query_filters,
 )
@@ -40,7 +40,7 @@ CONTEXT = BindContext(actor_user_id=None, find_user=_users)
 )
 def test_syntax_errors(text: str, position: int, detail: str) -> None:
     with pytest.raises(QuerySyntaxError) as caught:
-        compile_query_filters(text, INTERCEPTIONS, CONTEXT)
+        compile_query_filters(text, INTERCEPTIONS_SEARCH, CONTEXT)
     error = caught.value
     assert error.start == position
     assert error.message == "Invalid workspace search query."
@@ -51,7 +51,7 @@ def test_syntax_errors(text: str, position: int, detail: str) -> None:
 
 def test_syntax_error_response_body() -> None:
     with pytest.raises(QuerySyntaxError) as caught:
-        compile_query_filters("a:b:c", SESSIONS, CONTEXT)
+        compile_query_filters("a:b:c", SESSIONS_SEARCH, CONTEXT)
     assert caught.value.to_response() == {
         "message": "Invalid session search query.",
         "validations": [{"field": "q", "detail": "Query element \"a:b:c\" can only contain 1 ':'"}],
@@ -64,55 +64,55 @@ DATE = "(2006-01-02T15:04:05.999999999Z07:00)"
 @pytest.mark.parametrize(
     ("endpoint", "text", "validations"),
     [
-        (INTERCEPTIONS, "bogus:1", [("bogus", 'Query param "bogus" is not a valid query param')]),
-        (INTERCEPTIONS, "session_id:x", [("session_id", 'Query param "session_id" is not a valid query param')]),
-        (INTERCEPTIONS, "provider:a provider:b", [
+        (INTERCEPTIONS_SEARCH, "bogus:1", [("bogus", 'Query param "bogus" is not a valid query param')]),
+        (INTERCEPTIONS_SEARCH, "session_id:x", [("session_id", 'Query param "session_id" is not a valid query param')]),
+        (INTERCEPTIONS_SEARCH, "provider:a provider:b", [
             ("provider", 'Query param "provider" provided more than once, found 2 times. '
                          "Only provide 1 instance of this query param."),
         ]),
-        (INTERCEPTIONS, "PROVIDER:a provider:b", [
+        (INTERCEPTIONS_SEARCH, "PROVIDER:a provider:b", [
             ("provider", 'Query param "provider" provided more than once, found 2 times. '
                          "Only provide 1 instance of this query param."),
         ]),
-        (INTERCEPTIONS, "nobody", [
+        (INTERCEPTIONS_SEARCH, "nobody", [
             ("initiator", 'Query param "initiator" has invalid value: user "nobody" either does not exist, '
                           "or you are unauthorized to view them"),
         ]),
-        (INTERCEPTIONS, "foo bar", [
+        (INTERCEPTIONS_SEARCH, "foo bar", [
             ("initiator", 'Query param "initiator" has invalid value: user "foo bar" either does not exist, '
                           "or you are unauthorized to view them"),
         ]),
-        (INTERCEPTIONS, "alice initiator:alice", [
+        (INTERCEPTIONS_SEARCH, "alice initiator:alice", [
             ("initiator", 'Query param "initiator" provided more than once, found 2 times. '
                           "Only provide 1 instance of this query param."),
         ]),
-        (INTERCEPTIONS, "started_after:INVALID", [
+        (INTERCEPTIONS_SEARCH, "started_after:INVALID", [
             ("started_after", f'Query param "started_after" must be a valid date format {DATE}: parsing time '
                               '"INVALID" as "2006-01-02T15:04:05.999999999Z07:00": cannot parse "INVALID" as "2006"'),
         ]),
-        (INTERCEPTIONS, 'started_after:"2025-01-01"', [
+        (INTERCEPTIONS_SEARCH, 'started_after:"2025-01-01"', [
             ("started_after", f'Query param "started_after" must be a valid date format {DATE}: parsing time '
                               '"2025-01-01" as "2006-01-02T15:04:05.999999999Z07:00": cannot parse "" as "T"'),
         ]),
-        (INTERCEPTIONS, 'started_before:"2025-01-01t00:00:00z"', []),
-        (INTERCEPTIONS, 'started_after:"2025-02-01T00:00:00Z" started_before:"2025-01-01T00:00:00Z"', [
+        (INTERCEPTIONS_SEARCH, 'started_before:"2025-01-01t00:00:00z"', []),
+        (INTERCEPTIONS_SEARCH, 'started_after:"2025-02-01T00:00:00Z" started_before:"2025-01-01T00:00:00Z"', [
             ("started_before", 'Query param "started_before" has invalid value: "started_before" must be after '
                                '"started_after" if set'),
         ]),
-        (INTERCEPTIONS, 'started_after:"2025-01-01T00:00:00Z" started_before:"2025-01-01T00:00:00Z"', [
+        (INTERCEPTIONS_SEARCH, 'started_after:"2025-01-01T00:00:00Z" started_before:"2025-01-01T00:00:00Z"', [
             ("started_before", 'Query param "started_before" has invalid value: "started_before" must be after '
                                '"started_after" if set'),
         ]),
-        (INTERCEPTIONS, 'started_after:"2025-01-01T00:00:00Z" started_before:"2025-01-01T00:00:00.000000001Z"', []),
-        (INTERCEPTIONS, "initiator:me", [
+        (INTERCEPTIONS_SEARCH, 'started_after:"2025-01-01T00:00:00Z" started_before:"2025-01-01T00:00:00.000000001Z"', []),
+        (INTERCEPTIONS_SEARCH, "initiator:me", [
             ("initiator", 'Query param "initiator" has invalid value: "me" needs an actor with a user id '
                           "(pass actor=Actor.owner(user_id=...), Actor.auditor(...) or Actor.member(...))"),
         ]),
-        (SESSIONS, "claude", [("q", "no search key specified")]),
-        (SESSIONS, "model:x claude", [("q", "no search key specified")]),
-        (MODELS, "client:x", [("client", 'Query param "client" is not a valid query param')]),
-        (CLIENTS, "model:x", [("model", 'Query param "model" is not a valid query param')]),
-        (INTERCEPTIONS, "provider:a provider:b bogus:1 started_after:nope", [
+        (SESSIONS_SEARCH, "claude", [("q", "no search key specified")]),
+        (SESSIONS_SEARCH, "model:x claude", [("q", "no search key specified")]),
+        (MODELS_SEARCH, "client:x", [("client", 'Query param "client" is not a valid query param')]),
+        (CLIENTS_SEARCH, "model:x", [("model", 'Query param "model" is not a valid query param')]),
+        (INTERCEPTIONS_SEARCH, "provider:a provider:b bogus:1 started_after:nope", [
             ("provider", 'Query param "provider" provided more than once, found 2 times. '
                          "Only provide 1 instance of this query param."),
             ("started_after", f'Query param "started_after" must be a valid date format {DATE}: parsing time '
@@ -134,10 +134,10 @@ def test_validation_errors(endpoint: object, text: str, validations: list[tuple[
 @pytest.mark.parametrize(
     ("endpoint", "message"),
     [
-        (INTERCEPTIONS, "Invalid workspace search query."),
-        (SESSIONS, "Invalid session search query."),
-        (MODELS, "Invalid AI Bridge models search query."),
-        (CLIENTS, "Invalid AI Bridge clients search query."),
+        (INTERCEPTIONS_SEARCH, "Invalid workspace search query."),
+        (SESSIONS_SEARCH, "Invalid session search query."),
+        (MODELS_SEARCH, "Invalid AI Bridge models search query."),
+        (CLIENTS_SEARCH, "Invalid AI Bridge clients search query."),
     ],
 )
 def test_messages_per_endpoint(endpoint: object, message: str) -> None:
@@ -150,11 +150,11 @@ def test_errors_are_value_errors_of_our_hierarchy() -> None:
     from aibridge_store import AibridgeStoreError, QueryError
 
     with pytest.raises(QueryError) as caught:
-        compile_query_filters("a:", INTERCEPTIONS, CONTEXT)
+        compile_query_filters("a:", INTERCEPTIONS_SEARCH, CONTEXT)
     assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, AibridgeStoreError)
 
 
 def test_a_query_that_is_not_a_string_is_our_error() -> None:
     with pytest.raises(QuerySyntaxError):
-        compile_query_filters(42, INTERCEPTIONS, CONTEXT)  # type: ignore[arg-type]
+        compile_query_filters(42, INTERCEPTIONS_SEARCH, CONTEXT)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store import Actor, PaginationError, QueryValidationError, Store
-from tests.conftest import USER_B, export_dir, interception
+from tests.helpers.rows import USER_B, export_dir, interception
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from aibridge_store import (
     QueryValidationError,
     Store,
 )
-from tests.conftest import (
+from tests.helpers.rows import (
     USER_A,
     USER_B,
     USER_GHOST,
@@ -151,7 +151,7 @@ def test_client_unknown_filter_keeps_null_client_null(loaded: Store) -> None:
 
 
 def test_deleted_users_are_not_found_by_name(tmp_path: Path, store: Store) -> None:
-    from tests.conftest import users_rows
+    from tests.helpers.rows import users_rows
 
     users = users_rows()
     users[1]["deleted"] = "t"

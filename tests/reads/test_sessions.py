@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store import Actor, PaginationError, QueryValidationError, Store
-from tests.conftest import USER_A, USER_B, export_dir, interception, prompt, token, ts, uid
+from tests.helpers.rows import USER_A, USER_B, export_dir, interception, prompt, token, ts, uid
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ def test_members_see_their_own_sessions_and_cursors(loaded: Store) -> None:
 
 
 def test_orphan_initiator_sessions_are_listed(tmp_path: Path, store: Store) -> None:
-    from tests.conftest import USER_GHOST
+    from tests.helpers.rows import USER_GHOST
 
     export_dir(tmp_path, [interception(1, initiator_id=str(USER_GHOST))])
     store.import_path(tmp_path)

@@ -9,7 +9,7 @@ import pytest
 
 from aibridge_store import NotFoundError, PaginationError, Store
 from aibridge_store._reads.threads import merge_token_metadata, sanitize_hint
-from tests.conftest import USER_B, export_dir, interception, prompt, token, tool, ts, uid
+from tests.helpers.rows import USER_B, export_dir, interception, prompt, token, tool, ts, uid
 
 
 def _thread(root: int, children: int, *, session: str = "S", **overrides: object) -> list[dict[str, object]]:

@@ -42,11 +42,6 @@ class Source:
     ignored_columns: list[str] = field(default_factory=list)
     insert_only: bool = False
     """Rows only fill in keys not stored yet (users known from an API response's initiators)."""
-    relation: str | None = None
-    """A SELECT over a temporary table of the store's, read instead of ``batches`` (log records,
-    whose fields DuckDB pulls out of the JSON lines)."""
-    from_log: bool = False
-    """Rows rebuilt from log records, which carry no row ids (see :mod:`aibridge_store._load.logrecords`)."""
 
 
 def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:
@@ -182,3 +177,29 @@ def prefetched(items: Iterator[T], depth: int = 8) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
+
+
+class PulledStream:
+    """Record batches for DuckDB to pull, keeping the first exception raised while it pulls them:
+    DuckDB itself only reports that the stream failed, so the caller re-raises the real cause
+    (a bad row's :class:`ImportDataError`, a read error) with :meth:`reraise`."""
+
+    def __init__(self, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> None:
+        self.schema = schema
+        self.error: BaseException | None = None
+        self._batches = batches
+
+    def _pull(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._batches
+        except BaseException as e:
+            self.error = e
+            raise
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self._pull())
+
+    def reraise(self) -> None:
+        """Raise what the stream raised, if anything (call it where DuckDB's error is caught)."""
+        if self.error is not None:
+            raise self.error from None

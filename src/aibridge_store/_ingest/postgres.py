@@ -36,8 +36,12 @@ _NEWER = (
 $2: its in-progress ids modulo 2^32, comma-separated)."""
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+"""How a live Coder database is named where a path could be given."""
+
+
 def is_postgres_url(text: str) -> bool:
-    return text.startswith(("postgresql://", "postgres://"))
+    return text.startswith(DATABASE_SCHEMES)
 
 
 def redact(dsn: str) -> str:

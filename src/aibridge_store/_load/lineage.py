@@ -15,48 +15,41 @@ then interception id) is the parent.
 
 from __future__ import annotations
 
-import duckdb
-
-from . import rollups
 from .._schema import FROM_LOG, INTERCEPTIONS, LOG_ENDS, LOG_LINEAGE, ORIGIN, TOOL_USAGES, ident
+from .run import ImportRun
 
 _I = ident(INTERCEPTIONS.name)
-_LINKS = "__aibridge_links"
 _MAX_DEPTH = 256
 
 
-def apply(con: duckdb.DuckDBPyConnection) -> None:
-    _ends(con)
-    _lineage(con)
-    con.execute(f"DROP TABLE IF EXISTS {_LINKS}")
+def apply(run: ImportRun) -> None:
+    """Apply waiting end records, then recompute the derived thread ids."""
+    _ends(run)
+    _lineage(run)
 
 
-def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {ident(table)} LIMIT 1)").fetchone()[0])  # type: ignore[index]
-
-
-def _ends(con: duckdb.DuckDBPyConnection) -> None:
-    if not _has_rows(con, LOG_ENDS.name):
+def _ends(run: ImportRun) -> None:
+    if not run.has_rows(ident(LOG_ENDS.name)):
         return
     ends = f'SELECT "interception_id", min("ended_at") AS ended_at FROM {ident(LOG_ENDS.name)} GROUP BY ALL'
-    rollups.touch(
-        con, f'SELECT i."id" FROM {_I} AS i JOIN ({ends}) AS e ON e."interception_id" = i."id" WHERE i."ended_at" IS NULL'
+    run.touch(
+        f'SELECT i."id" FROM {_I} AS i JOIN ({ends}) AS e ON e."interception_id" = i."id" WHERE i."ended_at" IS NULL'
     )
-    con.execute(
+    run.execute(
         f'UPDATE {_I} AS i SET "ended_at" = e.ended_at FROM ({ends}) AS e '
         f'WHERE i."id" = e."interception_id" AND i."ended_at" IS NULL'
     )
-    con.execute(
+    run.execute(
         f'DELETE FROM {ident(LOG_ENDS.name)} WHERE "interception_id" IN (SELECT "id" FROM {_I} WHERE "ended_at" IS NOT NULL)'
     )
 
 
-def _lineage(con: duckdb.DuckDBPyConnection) -> None:
-    if not _has_rows(con, LOG_LINEAGE.name):
+def _lineage(run: ImportRun) -> None:
+    if not run.has_rows(ident(LOG_LINEAGE.name)):
         return
     tools = ident(TOOL_USAGES.name)
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {_LINKS} AS
+    run.execute(f"""
+CREATE OR REPLACE TEMP TABLE {run.links} AS
 WITH child AS (
     SELECT l."interception_id" AS id, min(l."correlating_tool_call_id") AS call
     FROM {ident(LOG_LINEAGE.name)} AS l JOIN {_I} AS i ON i."id" = l."interception_id" AND i.{ident(ORIGIN)} = {FROM_LOG}
@@ -68,9 +61,9 @@ calls AS (
 )
 SELECT c.id, CASE WHEN p.parent <> c.id THEN p.parent END AS parent FROM child AS c LEFT JOIN calls AS p ON p.call = c.call
 """)
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE {_LINKS} AS
-WITH RECURSIVE links AS (SELECT id, parent FROM {_LINKS} WHERE parent IS NOT NULL),
+    run.execute(f"""
+CREATE OR REPLACE TEMP TABLE {run.links} AS
+WITH RECURSIVE links AS (SELECT id, parent FROM {run.links} WHERE parent IS NOT NULL),
 walk(id, top, depth) AS (
     SELECT id, parent, 1 FROM links
     UNION ALL
@@ -79,18 +72,18 @@ walk(id, top, depth) AS (
 tops AS (SELECT id, arg_max(top, depth) AS top FROM walk GROUP BY ALL)
 SELECT k.id, k.parent,
        CASE WHEN k.parent IS NULL THEN NULL
-            WHEN t.top IN (SELECT id FROM {_LINKS}) THEN t.top
+            WHEN t.top IN (SELECT id FROM {run.links}) THEN t.top
             ELSE COALESCE(r."thread_root_id", t.top) END AS root
-FROM {_LINKS} AS k LEFT JOIN tops AS t ON t.id = k.id LEFT JOIN {_I} AS r ON r."id" = t.top
+FROM {run.links} AS k LEFT JOIN tops AS t ON t.id = k.id LEFT JOIN {_I} AS r ON r."id" = t.top
 """)
     changed = (
-        f'SELECT i."id" FROM {_I} AS i JOIN {_LINKS} AS k ON k.id = i."id" '
+        f'SELECT i."id" FROM {_I} AS i JOIN {run.links} AS k ON k.id = i."id" '
         f'WHERE i."thread_parent_id" IS DISTINCT FROM k.parent OR i."thread_root_id" IS DISTINCT FROM k.root'
     )
-    rollups.capture_sessions(con, changed)
-    con.execute(
+    run.capture_sessions(changed)
+    run.execute(
         f'UPDATE {_I} AS i SET "thread_parent_id" = k.parent, "thread_root_id" = k.root, '
         f'"session_id" = COALESCE(i."client_session_id", CAST(k.root AS VARCHAR), CAST(i."id" AS VARCHAR)) '
-        f'FROM {_LINKS} AS k WHERE k.id = i."id" '
+        f'FROM {run.links} AS k WHERE k.id = i."id" '
         f'AND (i."thread_parent_id" IS DISTINCT FROM k.parent OR i."thread_root_id" IS DISTINCT FROM k.root)'
     )

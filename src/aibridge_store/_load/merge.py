@@ -20,11 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
-
-from . import lineage, rollups
-from .._ingest import ROW, Source
-from .rollups import UPDATED
+from .._ingest import ROW
 from .._schema import (
     FROM_TABLE,
     INTERCEPTIONS,
@@ -39,12 +35,8 @@ from .._schema import (
     Table,
     ident,
 )
-from .staging import STAGE, stage_source
-
-_DUPLICATE_KEYS = "__aibridge_duplicate_keys"
-_LOSERS = "__aibridge_losers"
-_COVERED = "__aibridge_covered"
-_EXISTING = "__aibridge_existing"
+from .run import ImportRun
+from .staging import Staged, from_log, stage_source
 
 NATURAL_KEYS = {
     TOKEN_USAGES.name: ("interception_id", "provider_response_id", "input_tokens", "output_tokens"),
@@ -81,19 +73,19 @@ class TableCounts:
         return self.inserted + self.updated + self.unchanged + self.merged
 
 
-def merge_source(con: duckdb.DuckDBPyConnection, source: Source) -> TableCounts:
+def merge_source(run: ImportRun, source: Staged) -> TableCounts:
     """Stage, validate and merge one source; return what happened to its rows."""
-    stage_source(con, source)
+    stage_source(run, source)
     if source.table is INTERCEPTIONS:
-        rollups.touch(con, f'SELECT "id" FROM {STAGE}')
+        run.touch(f'SELECT "id" FROM {run.stage}')
     elif "interception_id" in source.table.column_index:
-        rollups.touch(con, f'SELECT "interception_id" FROM {STAGE}')
-    staged = _scalar(con, f"SELECT count(*) FROM {STAGE}")
-    _find_existing(con, source.table)
+        run.touch(f'SELECT "interception_id" FROM {run.stage}')
+    staged = run.scalar(f"SELECT count(*) FROM {run.stage}")
+    _find_existing(run, source.table)
     if source.insert_only:
-        counts = _merge_insert_only(con, source.table, source)
+        counts = _merge_insert_only(run, source.table, source)
     else:
-        counts = _MERGERS.get(source.table.name, _merge_insert_only)(con, source.table, source)
+        counts = _MERGERS.get(source.table.name, _merge_insert_only)(run, source.table, source)
     counts.unchanged = staged - counts.inserted - counts.updated - counts.merged
     return counts
 
@@ -106,45 +98,41 @@ def _key_match(table: Table, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{ident(k)} = {right}.{ident(k)}" for k in table.key)
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return con.execute(sql).fetchone()[0]  # type: ignore[index]
-
-
-def _drop_duplicates(con: duckdb.DuckDBPyConnection, table: Table, prefer: str) -> str:
+def _drop_duplicates(run: ImportRun, table: Table, prefer: str) -> str:
     """Find rows that lose to another copy of the same key (usually none); return a condition
     that keeps the winners of ``s``."""
     keys = ", ".join(ident(k) for k in table.key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_DUPLICATE_KEYS} AS "
-        f"SELECT {keys} FROM {STAGE} GROUP BY ALL HAVING count(*) > 1"
+    run.execute(
+        f"CREATE OR REPLACE TEMP TABLE {run.duplicate_keys} AS "
+        f"SELECT {keys} FROM {run.stage} GROUP BY ALL HAVING count(*) > 1"
     )
-    if not _scalar(con, f"SELECT count(*) FROM {_DUPLICATE_KEYS}"):
+    if not run.scalar(f"SELECT count(*) FROM {run.duplicate_keys}"):
         return "TRUE"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_LOSERS} AS SELECT {ident(ROW)} FROM ("
+    run.execute(
+        f"CREATE OR REPLACE TEMP TABLE {run.losers} AS SELECT {ident(ROW)} FROM ("
         f"SELECT s.{ident(ROW)}, row_number() OVER (PARTITION BY {', '.join('s.' + ident(k) for k in table.key)} "
-        f"ORDER BY {prefer}) AS n FROM {STAGE} AS s SEMI JOIN {_DUPLICATE_KEYS} AS d ON {_key_match(table, 's', 'd')}"
+        f"ORDER BY {prefer}) AS n FROM {run.stage} AS s SEMI JOIN {run.duplicate_keys} AS d ON {_key_match(table, 's', 'd')}"
         f") WHERE n > 1"
     )
-    return f"s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {_LOSERS})"
+    return f"s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {run.losers})"
 
 
-def _find_existing(con: duckdb.DuckDBPyConnection, table: Table) -> int:
-    """Keep the keys of staged rows that are stored already in :data:`_EXISTING` (one join with
+def _find_existing(run: ImportRun, table: Table) -> int:
+    """Keep the keys of staged rows that are stored already in ``run.existing`` (one join with
     the stored table; the merge then compares against this usually small set)."""
     keys = ", ".join(f"s.{ident(k)}" for k in table.key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_EXISTING} AS SELECT DISTINCT {keys} FROM {STAGE} AS s "
+    run.execute(
+        f"CREATE OR REPLACE TEMP TABLE {run.existing} AS SELECT DISTINCT {keys} FROM {run.stage} AS s "
         f"SEMI JOIN {ident(table.name)} AS t ON {_key_match(table, 't', 's')}"
     )
-    return _scalar(con, f"SELECT count(*) FROM {_EXISTING}")
+    return run.scalar(f"SELECT count(*) FROM {run.existing}")
 
 
-def _existing_keys() -> str:
-    return f"SELECT * FROM {_EXISTING}"
+def _existing_keys(run: ImportRun) -> str:
+    return f"SELECT * FROM {run.existing}"
 
 
-def _insert_new(con: duckdb.DuckDBPyConnection, table: Table, keep: str) -> int:
+def _insert_new(run: ImportRun, table: Table, keep: str) -> int:
     columns = _columns(table)
     values = _columns(table, "s.")
     parent = ""
@@ -153,15 +141,13 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: Table, keep: str) -> int:
         values += f', p."started_at" AS {ident(PARENT_TIME)}'
         parent = f'LEFT JOIN {ident(INTERCEPTIONS.name)} AS p ON p."id" = s."interception_id"'
     order = f"ORDER BY {table.order_by}" if table.order_by else ""
-    return _scalar(
-        con,
-        f"INSERT INTO {ident(table.name)} ({columns}) SELECT {values} FROM {STAGE} AS s {parent} "
-        f"ANTI JOIN {_EXISTING} AS t ON {_key_match(table, 't', 's')} WHERE {keep} {order}",
+    return run.scalar(f"INSERT INTO {ident(table.name)} ({columns}) SELECT {values} FROM {run.stage} AS s {parent} "
+        f"ANTI JOIN {run.existing} AS t ON {_key_match(table, 't', 's')} WHERE {keep} {order}",
     )
 
 
 def _update(
-    con: duckdb.DuckDBPyConnection, table: Table, candidates: str, when: str, keep: str,
+    run: ImportRun, table: Table, candidates: str, when: str, keep: str,
     overrides: dict[str, str] | None = None,
 ) -> int:
     """Overwrite stored rows (among ``candidates``, a SELECT of keys) that ``when`` says to."""
@@ -169,9 +155,7 @@ def _update(
     sets = ", ".join(
         f"{ident(c)} = {overrides.get(c, 's.' + ident(c))}" for c in table.stored_columns if c not in table.key
     )
-    return _scalar(
-        con,
-        f"UPDATE {ident(table.name)} AS t SET {sets} FROM {STAGE} AS s "
+    return run.scalar(f"UPDATE {ident(table.name)} AS t SET {sets} FROM {run.stage} AS s "
         f"WHERE {_key_match(table, 't', 's')} AND s.{ident(table.key[0])} IN ({candidates}) "
         f"AND ({when}) AND {keep}",
     )
@@ -183,12 +167,12 @@ def _content_hash(table: Table, alias: str, leave_out: tuple[str, ...] = ()) -> 
     return f"md5(CAST(row({values}) AS VARCHAR))"
 
 
-def _merge_insert_only(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
-    keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
-    return TableCounts(inserted=_insert_new(con, table, keep))
+def _merge_insert_only(run: ImportRun, table: Table, source: Staged) -> TableCounts:
+    keep = _drop_duplicates(run, table, f"s.{ident(ROW)}")
+    return TableCounts(inserted=_insert_new(run, table, keep))
 
 
-def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
+def _merge_interceptions(run: ImportRun, table: Table, source: Staged) -> TableCounts:
     origin = ident(ORIGIN)
 
     def digest(alias: str) -> str:
@@ -196,29 +180,29 @@ def _merge_interceptions(con: duckdb.DuckDBPyConnection, table: Table, source: S
         # without them in the log they are derived (lineage.py), not part of the copy.
         return _content_hash(table, alias, ("id", "ended_at", "thread_parent_id", "thread_root_id", "session_id"))
 
-    tie = f"{digest('s')} DESC" if source.from_log else f"s.{ident(ROW)} DESC"
-    keep = _drop_duplicates(con, table, f's.{origin} DESC, s."ended_at" IS NULL, {tie}')
+    tie = f"{digest('s')} DESC" if from_log(source) else f"s.{ident(ROW)} DESC"
+    keep = _drop_duplicates(run, table, f's.{origin} DESC, s."ended_at" IS NULL, {tie}')
     better = (
         f"s.{origin} > t.{origin} "
         f'OR (s.{origin} = t.{origin} AND t."ended_at" IS NULL AND s."ended_at" IS NOT NULL)'
     )
     candidates = (
-        f'SELECT t."id" FROM {_EXISTING} AS e JOIN {ident(table.name)} AS t ON t."id" = e."id" '
+        f'SELECT t."id" FROM {run.existing} AS e JOIN {ident(table.name)} AS t ON t."id" = e."id" '
         f'WHERE t."ended_at" IS NULL OR t.{origin} < {FROM_TABLE}'
     )
-    if source.from_log:
+    if from_log(source):
         better += f" OR (s.{origin} = t.{origin} AND {digest('s')} > {digest('t')})"
     changing = (
-        f'SELECT s."id" FROM {STAGE} AS s JOIN {ident(table.name)} AS t ON t."id" = s."id" '
+        f'SELECT s."id" FROM {run.stage} AS s JOIN {ident(table.name)} AS t ON t."id" = s."id" '
         f'WHERE s."id" IN ({candidates}) AND ({better}) AND {keep}'
     )
-    rollups.capture_sessions(con, changing)
-    con.execute(f"INSERT INTO {UPDATED} {changing}")
-    updated = _update(con, table, candidates, better, keep, {"ended_at": 'COALESCE(s."ended_at", t."ended_at")'})
-    return TableCounts(inserted=_insert_new(con, table, keep), updated=updated)
+    run.capture_sessions(changing)
+    run.mark_updated(changing)
+    updated = _update(run, table, candidates, better, keep, {"ended_at": 'COALESCE(s."ended_at", t."ended_at")'})
+    return TableCounts(inserted=_insert_new(run, table, keep), updated=updated)
 
 
-def is_log_id(column: str) -> str:
+def log_id_sql(column: str) -> str:
     """SQL: the row id was hashed from a log record (version 8 with :data:`LOG_ID_MARK`), not made
     by Coder (version 4)."""
     text = f"CAST({column} AS VARCHAR)"
@@ -233,72 +217,57 @@ def _same_record(table: Table, stored: str, staged: str) -> str:
     )
 
 
-def _merge_children(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
+def _merge_children(run: ImportRun, table: Table, source: Staged) -> TableCounts:
     name = ident(table.name)
-    stored_is_log = is_log_id('t."id"')
-    if not source.from_log:
-        keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
-        if not _scalar(con, f"SELECT count(*) FROM (SELECT 1 FROM {name} AS t WHERE {stored_is_log} LIMIT 1)"):
-            return TableCounts(inserted=_insert_new(con, table, keep))
+    stored_is_log = log_id_sql('t."id"')
+    if not from_log(source):
+        keep = _drop_duplicates(run, table, f"s.{ident(ROW)}")
+        if not run.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {name} AS t WHERE {stored_is_log} LIMIT 1)"):
+            return TableCounts(inserted=_insert_new(run, table, keep))
         # A table export's copy replaces the rows rebuilt from log records of the same record.
-        replaced = _scalar(
-            con,
-            f"DELETE FROM {name} AS t USING {STAGE} AS s WHERE {stored_is_log} AND t.\"id\" <> s.\"id\" "
+        replaced = run.scalar(f"DELETE FROM {name} AS t USING {run.stage} AS s WHERE {stored_is_log} AND t.\"id\" <> s.\"id\" "
             f"AND {_same_record(table, 't', 's')} AND {keep}",
         )
-        inserted = _insert_new(con, table, keep)
+        inserted = _insert_new(run, table, keep)
         return TableCounts(inserted=inserted - replaced, merged=replaced)
 
     def fuller(alias: str) -> str:  # the copy with the longer metadata, then the larger hash
         size = f'COALESCE(length(CAST({alias}."metadata" AS VARCHAR)), 0)'
         return f"lpad(CAST({size} AS VARCHAR), 12, '0') || {_content_hash(table, alias)}"
 
-    keep = _drop_duplicates(con, table, f"{fuller('s')} DESC")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_COVERED} AS SELECT DISTINCT s.{ident(ROW)} FROM {STAGE} AS s "
+    keep = _drop_duplicates(run, table, f"{fuller('s')} DESC")
+    run.execute(
+        f"CREATE OR REPLACE TEMP TABLE {run.covered} AS SELECT DISTINCT s.{ident(ROW)} FROM {run.stage} AS s "
         f"JOIN {name} AS t ON {_same_record(table, 't', 's')} WHERE NOT {stored_is_log}"
     )
-    merged = _scalar(con, f"SELECT count(*) FROM {_COVERED}")
+    merged = run.scalar(f"SELECT count(*) FROM {run.covered}")
     if merged:
-        keep += f" AND s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {_COVERED})"
+        keep += f" AND s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {run.covered})"
     updated = 0
-    if _scalar(con, f"SELECT count(*) FROM {_EXISTING}"):
-        updated = _update(con, table, _existing_keys(), f"{fuller('s')} > {fuller('t')}", keep)
-    return TableCounts(inserted=_insert_new(con, table, keep), updated=updated, merged=merged)
+    if run.scalar(f"SELECT count(*) FROM {run.existing}"):
+        updated = _update(run, table, _existing_keys(run), f"{fuller('s')} > {fuller('t')}", keep)
+    return TableCounts(inserted=_insert_new(run, table, keep), updated=updated, merged=merged)
 
 
-def _merge_log_ends(con: duckdb.DuckDBPyConnection, table: Table, source: Source) -> TableCounts:
+def _merge_log_ends(run: ImportRun, table: Table, source: Staged) -> TableCounts:
     """End records wait for their interception; one that has ended already is nothing new."""
-    keep = _drop_duplicates(con, table, f"s.{ident(ROW)}")
+    keep = _drop_duplicates(run, table, f"s.{ident(ROW)}")
     keep += f' AND s."interception_id" NOT IN (SELECT "id" FROM {ident(INTERCEPTIONS.name)} WHERE "ended_at" IS NOT NULL)'
-    return TableCounts(inserted=_insert_new(con, table, keep))
+    return TableCounts(inserted=_insert_new(run, table, keep))
 
 
 _MERGERS = {
     LOG_ENDS.name: _merge_log_ends,
     INTERCEPTIONS.name: _merge_interceptions,
-    USERS.name: lambda con, table, source: _merge_users(con, table),
+    USERS.name: lambda run, table, source: _merge_users(run, table),
     **{name: _merge_children for name in NATURAL_KEYS},
 }
 
 
-def _merge_users(con: duckdb.DuckDBPyConnection, table: Table) -> TableCounts:
-    keep = _drop_duplicates(con, table, f"s.{ident(ROW)} DESC")
+def _merge_users(run: ImportRun, table: Table) -> TableCounts:
+    keep = _drop_duplicates(run, table, f"s.{ident(ROW)} DESC")
     differs = " OR ".join(
         f"t.{ident(c)} IS DISTINCT FROM s.{ident(c)}" for c in table.stored_columns if c not in table.key
     )
-    updated = _update(con, table, _existing_keys(), differs, keep)
-    return TableCounts(inserted=_insert_new(con, table, keep), updated=updated)
-
-
-def begin_import(con: duckdb.DuckDBPyConnection) -> None:
-    """Set up the bookkeeping of one import call (inside its transaction)."""
-    rollups.begin(con)
-
-
-def finish_import(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the derived data up to date with what this import changed (see :mod:`.rollup`)."""
-    lineage.apply(con)
-    rollups.finish(con)
-    for name in (STAGE, _DUPLICATE_KEYS, _LOSERS, _COVERED, _EXISTING):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    updated = _update(run, table, _existing_keys(run), differs, keep)
+    return TableCounts(inserted=_insert_new(run, table, keep), updated=updated)

@@ -4,16 +4,13 @@
 * interceptions get the time of their newest prompt (``LAST_PROMPT_AT``);
 * ``SESSION_ROLLUP`` holds each (session_id, initiator_id)'s aggregates over all its ended
   interceptions; every session an import touches is rebuilt from the base tables, so the rollup
-  always equals a from-scratch computation;
+  always equals a from-scratch computation (:func:`sessions_sql` with no scope);
 * ``CATALOG`` holds the distinct models and clients of ended interceptions, per initiator.
 
-An import records the interception ids it touched (its interceptions, and the interceptions its
-child rows belong to) in :data:`TOUCHED`; everything here works from that set.
+Everything here works from what the :class:`~.run.ImportRun` recorded as touched.
 """
 
 from __future__ import annotations
-
-import duckdb
 
 from .._schema import (
     CATALOG,
@@ -26,78 +23,66 @@ from .._schema import (
     USER_PROMPTS,
     ident,
 )
+from .run import ImportRun
 
-TOUCHED = "__aibridge_touched"
-UPDATED = "__aibridge_updated"
-_BEFORE = "__aibridge_sessions_before"
-_AFFECTED = "__aibridge_affected"
 _I = ident(INTERCEPTIONS.name)
 
 
-def begin(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f'CREATE OR REPLACE TEMP TABLE {TOUCHED} ("id" UUID)')
-    con.execute(f'CREATE OR REPLACE TEMP TABLE {UPDATED} ("id" UUID)')
-    con.execute(f'CREATE OR REPLACE TEMP TABLE {_BEFORE} ("session_id" VARCHAR, "initiator_id" UUID)')
+def finish(run: ImportRun) -> None:
+    """Bring the derived data up to date with everything the run touched."""
+    run.execute(f'CREATE OR REPLACE TEMP TABLE {run.touched} AS SELECT DISTINCT "id" FROM {run.touched}')
+    _parent_times(run)
+    _last_prompt_times(run)
+    _sessions(run)
+    _catalog(run)
 
 
-def touch(con: duckdb.DuckDBPyConnection, select_ids: str) -> None:
-    """Record interception ids (a SELECT of one UUID column) as touched by this import."""
-    con.execute(f"INSERT INTO {TOUCHED} {select_ids}")
-
-
-def capture_sessions(con: duckdb.DuckDBPyConnection, select_ids: str) -> None:
-    """Before stored interceptions change in a way that may move them to another session (their
-    thread or client session ids), remember the sessions they are in now, which need rebuilding
-    too; and mark them touched."""
-    con.execute(
-        f'INSERT INTO {_BEFORE} SELECT "session_id", "initiator_id" FROM {_I} WHERE "id" IN ({select_ids})'
-    )
-    touch(con, select_ids)
-
-
-def finish(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT DISTINCT \"id\" FROM {TOUCHED}")
-    _parent_times(con)
-    _last_prompt_times(con)
-    _sessions(con)
-    _catalog(con)
-    for name in (TOUCHED, UPDATED, _BEFORE, _AFFECTED):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-
-
-def _parent_times(con: duckdb.DuckDBPyConnection) -> None:
+def _parent_times(run: ImportRun) -> None:
     parent_time = ident(PARENT_TIME)
-    changed = con.execute(f"SELECT count(*) FROM {UPDATED}").fetchone()[0]  # type: ignore[index]
+    changed = run.has_rows(run.updated)
     for child in CHILD_TABLES:
-        con.execute(
+        run.execute(
             f'UPDATE {ident(child.name)} AS c SET {parent_time} = p."started_at" '
             f'FROM {_I} AS p WHERE c.{parent_time} IS NULL AND c."interception_id" = p."id"'
         )
         if changed:
-            con.execute(
+            run.execute(
                 f'UPDATE {ident(child.name)} AS c SET {parent_time} = p."started_at" '
                 f'FROM {_I} AS p WHERE c."interception_id" = p."id" '
-                f'AND c."interception_id" IN (SELECT "id" FROM {UPDATED}) '
+                f'AND c."interception_id" IN (SELECT "id" FROM {run.updated}) '
                 f'AND c.{parent_time} IS DISTINCT FROM p."started_at"'
             )
 
 
-def _last_prompt_times(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
+def _last_prompt_times(run: ImportRun) -> None:
+    run.execute(
         f'UPDATE {_I} AS i SET {ident(LAST_PROMPT_AT)} = p.newest FROM ('
         f'SELECT "interception_id", max("created_at") AS newest FROM {ident(USER_PROMPTS.name)} '
-        f'WHERE "interception_id" IN (SELECT "id" FROM {TOUCHED}) GROUP BY ALL) AS p '
+        f'WHERE "interception_id" IN (SELECT "id" FROM {run.touched}) GROUP BY ALL) AS p '
         f'WHERE i."id" = p."interception_id" AND i.{ident(LAST_PROMPT_AT)} IS DISTINCT FROM p.newest'
     )
 
 
-# Aggregates of all ended interceptions of each affected (session_id, initiator_id)
-# (coder-semantics.md §4.1 unfiltered, §4.2).
-_ROLLUP_SQL = f"""
+ROLLUP_COLUMNS = (
+    "session_id", "initiator_id", "started_at", "last_started_at", "ended_at", "threads", "max_prompt_at",
+    "last_active_at", "providers", "models", "client", "metadata", "input_tokens", "output_tokens",
+    "cache_read_input_tokens", "cache_write_input_tokens", "last_prompt",
+)
+"""The rollup's columns, in the order :func:`sessions_sql` selects them."""
+
+
+def sessions_sql(scope: str | None = None) -> str:
+    """The rollup rows of the sessions named in ``scope`` (a table of ``session_id`` and
+    ``initiator_id``), or of every session when ``scope`` is None: the aggregates of all their
+    ended interceptions (see docs/semantics.md, "Sessions")."""
+    within = ""
+    if scope is not None:
+        within = f'SEMI JOIN {scope} AS a ON a."session_id" = i."session_id" AND a."initiator_id" = i."initiator_id"'
+    return f"""
 WITH rows AS (
     SELECT i."id", i."session_id", i."initiator_id", i."started_at", i."ended_at", i."thread_root_id",
            i."provider", i."model", i."client", i."metadata"
-    FROM {_I} AS i SEMI JOIN {_AFFECTED} AS a ON a."session_id" = i."session_id" AND a."initiator_id" = i."initiator_id"
+    FROM {_I} AS i {within}
     WHERE i."ended_at" IS NOT NULL
 ),
 base AS (
@@ -135,33 +120,26 @@ LEFT JOIN prompts AS p ON p."session_id" = b."session_id" AND p."initiator_id" =
 """
 
 
-def _sessions(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f'CREATE OR REPLACE TEMP TABLE {_AFFECTED} AS SELECT "session_id", "initiator_id" '
-        f'FROM {_I} WHERE "id" IN (SELECT "id" FROM {TOUCHED}) UNION SELECT * FROM {_BEFORE}'
+def _sessions(run: ImportRun) -> None:
+    run.execute(
+        f'CREATE OR REPLACE TEMP TABLE {run.affected} AS SELECT "session_id", "initiator_id" '
+        f'FROM {_I} WHERE "id" IN (SELECT "id" FROM {run.touched}) '
+        f'UNION SELECT "session_id", "initiator_id" FROM {run.sessions_before}'
     )
-    con.execute(
-        f'DELETE FROM {ident(SESSION_ROLLUP)} AS r USING {_AFFECTED} AS a '
+    run.execute(
+        f'DELETE FROM {ident(SESSION_ROLLUP)} AS r USING {run.affected} AS a '
         f'WHERE r."session_id" = a."session_id" AND r."initiator_id" = a."initiator_id"'
     )
-    con.execute(f"INSERT INTO {ident(SESSION_ROLLUP)} {_ROLLUP_SQL}")
+    columns = ", ".join(ident(c) for c in ROLLUP_COLUMNS)
+    run.execute(f"INSERT INTO {ident(SESSION_ROLLUP)} ({columns}) {sessions_sql(run.affected)}")
 
 
-def rebuild_sessions_sql() -> str:
-    """The rollup computed from scratch for every session (tests compare it with the table)."""
-    return _ROLLUP_SQL.replace(
-        f"SEMI JOIN {_AFFECTED} AS a ON a.\"session_id\" = i.\"session_id\" AND a.\"initiator_id\" = i.\"initiator_id\"",
-        "",
-    )
-
-
-def _catalog(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"INSERT INTO {ident(CATALOG)} "
+def _catalog(run: ImportRun) -> None:
+    ended = f'"ended_at" IS NOT NULL AND "id" IN (SELECT "id" FROM {run.touched})'
+    run.execute(
+        f'INSERT INTO {ident(CATALOG)} ("kind", "value", "initiator_id") '
         f"SELECT DISTINCT * FROM ("
-        f"SELECT 'model', \"model\", \"initiator_id\" FROM {_I} "
-        f'WHERE "ended_at" IS NOT NULL AND "id" IN (SELECT "id" FROM {TOUCHED}) '
-        f"UNION ALL SELECT 'client', COALESCE(\"client\", 'Unknown'), \"initiator_id\" FROM {_I} "
-        f'WHERE "ended_at" IS NOT NULL AND "id" IN (SELECT "id" FROM {TOUCHED})'
-        f") EXCEPT SELECT * FROM {ident(CATALOG)}"
+        f"SELECT 'model', \"model\", \"initiator_id\" FROM {_I} WHERE {ended} "
+        f"UNION ALL SELECT 'client', COALESCE(\"client\", 'Unknown'), \"initiator_id\" FROM {_I} WHERE {ended}"
+        f') EXCEPT SELECT "kind", "value", "initiator_id" FROM {ident(CATALOG)}'
     )

@@ -7,61 +7,71 @@ source, the row and the column. Identifiers come from the schema registry only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pyarrow as pa
 
 from ..errors import ImportDataError, StorageError
 from .._ingest import ROW, Source
+from .._ingest.base import PulledStream
 from .._schema import Column, Kind, Table, ident
+from .run import ImportRun
 
-STAGE = "__aibridge_stage"
-_SOURCE = "__aibridge_source"
 _SEP = "\x1f"
 
 
-class _Guard:
-    """Keeps the first exception raised while DuckDB pulls batches from Python."""
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Log records that are in the import's connection already: a SELECT over the run's log table
+    (DuckDB pulls the fields out of the JSON lines), with its column types. Log records carry no
+    row ids, which the merge takes into account."""
 
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.error: BaseException | None = None
-
-    def reader(self) -> pa.RecordBatchReader:
-        def batches():  # type: ignore[no-untyped-def]
-            try:
-                yield from self.source.batches
-            except BaseException as e:
-                self.error = e
-                raise
-
-        return pa.RecordBatchReader.from_batches(self.source.schema, batches())
+    name: str
+    table: Table
+    schema: pa.Schema
+    sql: str
+    insert_only: bool = False
 
 
-def stage_source(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Read ``source`` into :data:`STAGE`; raise :class:`ImportDataError` for its first bad row."""
+Staged = Source | Relation
+
+
+def from_log(source: Staged) -> bool:
+    return isinstance(source, Relation)
+
+
+def stage_source(run: ImportRun, source: Staged) -> None:
+    """Read ``source`` into ``run.stage``; raise :class:`ImportDataError` for its first bad row."""
     present = {f.name: f.type for f in source.schema if f.name != ROW}
     _check_columns(source, present)
-    guard = _Guard(source)
-    if source.relation is None:
-        con.register(_SOURCE, guard.reader())
-    rows = f"({source.relation})" if source.relation is not None else _SOURCE
-    try:
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        con.execute(f"CREATE TEMP TABLE {STAGE} AS {_stage_sql(source.table, present, rows)}")
-    except duckdb.Error as e:
-        if guard.error is not None:
-            raise guard.error from None
-        raise StorageError(f"{source.name}: cannot stage rows: {e}") from e
-    finally:
-        if source.relation is None:
+    if isinstance(source, Relation):
+        _create_stage(run, source, present, f"({source.sql})")
+    else:
+        stream = PulledStream(source.schema, source.batches)
+        run.con.register(run.source, stream.reader())
+        try:
+            _create_stage(run, source, present, run.source, stream)
+        finally:
             try:
-                con.unregister(_SOURCE)
+                run.con.unregister(run.source)
             except duckdb.Error:
                 pass  # the transaction failed already; the caller rolls it back
-    _raise_first_bad_row(con, source)
+    _raise_first_bad_row(run, source)
 
 
-def _check_columns(source: Source, present: dict[str, pa.DataType]) -> None:
+def _create_stage(
+    run: ImportRun, source: Staged, present: dict[str, pa.DataType], rows: str, stream: PulledStream | None = None
+) -> None:
+    try:
+        run.execute(f"CREATE OR REPLACE TEMP TABLE {run.stage} AS {_stage_sql(source.table, present, rows)}")
+    except duckdb.Error as e:
+        if stream is not None:
+            stream.reraise()
+        raise StorageError(f"{source.name}: cannot stage rows: {e}") from e
+
+
+def _check_columns(source: Staged, present: dict[str, pa.DataType]) -> None:
     for column in source.table.columns:
         if column.required and column.name not in present:
             raise ImportDataError("this required column is missing", source=source.name, column=column.name)
@@ -73,50 +83,78 @@ def _check_columns(source: Source, present: dict[str, pa.DataType]) -> None:
             )
 
 
+def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
+    """SQL turning the raw column into the column's type, NULL where it cannot; None if impossible."""
+    if isinstance(arrow, pa.BaseExtensionType):
+        if arrow.extension_name == "arrow.uuid":
+            return f"TRY_CAST({raw} AS UUID)" if column.kind is Kind.UUID else None
+        arrow = arrow.storage_type
+    if pa.types.is_null(arrow):
+        return f"CAST(NULL AS {column.kind.sql_type})"
+    return _CASTS[column.kind](raw, arrow)
+
+
+def _is_text(arrow: pa.DataType) -> bool:
+    return pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow)
+
+
+def _is_binary(arrow: pa.DataType) -> bool:
+    return pa.types.is_binary(arrow) or pa.types.is_fixed_size_binary(arrow) or pa.types.is_large_binary(arrow)
+
+
+def _cast_uuid(raw: str, arrow: pa.DataType) -> str | None:
+    if _is_binary(arrow):
+        return f"CASE WHEN octet_length({raw}) = 16 THEN TRY_CAST(hex({raw}) AS UUID) END"
+    return f"TRY_CAST({raw} AS UUID)" if _is_text(arrow) else None
+
+
+def _cast_timestamp(raw: str, arrow: pa.DataType) -> str | None:
+    if _is_text(arrow):
+        return timestamp_sql(raw)
+    return f"TRY_CAST({raw} AS TIMESTAMPTZ)" if pa.types.is_timestamp(arrow) else None
+
+
+def _cast_count(raw: str, arrow: pa.DataType) -> str | None:
+    if pa.types.is_integer(arrow):
+        return f"CAST({raw} AS BIGINT)"
+    if _is_text(arrow):
+        return f"CASE WHEN regexp_full_match(trim({raw}), '[+-]?[0-9]+') THEN TRY_CAST(trim({raw}) AS BIGINT) END"
+    return None
+
+
 _TRUE = ("t", "true", "1")
 _FALSE = ("f", "false", "0")
 
 
-def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
-    """SQL turning the raw column into the column's type, NULL where it cannot; None if impossible."""
-    extension = arrow.extension_name if isinstance(arrow, pa.BaseExtensionType) else None
-    if extension is not None:
-        arrow = arrow.storage_type
-    stringy = pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow)
-    binary = pa.types.is_binary(arrow) or pa.types.is_fixed_size_binary(arrow) or pa.types.is_large_binary(arrow)
-    if extension == "arrow.uuid":
-        return f"TRY_CAST({raw} AS UUID)" if column.kind is Kind.UUID else None
-    kind = column.kind
-    if pa.types.is_null(arrow):
-        return f"CAST(NULL AS {kind.sql_type})"
-    if kind is Kind.UUID:
-        if binary:
-            return f"CASE WHEN octet_length({raw}) = 16 THEN TRY_CAST(hex({raw}) AS UUID) END"
-        return f"TRY_CAST({raw} AS UUID)" if stringy else None
-    if kind is Kind.TIMESTAMPTZ:
-        if stringy:
-            return timestamp_sql(raw)
-        return f"TRY_CAST({raw} AS TIMESTAMPTZ)" if pa.types.is_timestamp(arrow) else None
-    if kind is Kind.COUNT:
-        if pa.types.is_integer(arrow):
-            return f"CAST({raw} AS BIGINT)"
-        if stringy:
-            return f"CASE WHEN regexp_full_match(trim({raw}), '[+-]?[0-9]+') THEN TRY_CAST(trim({raw}) AS BIGINT) END"
+def _cast_bool(raw: str, arrow: pa.DataType) -> str | None:
+    if pa.types.is_boolean(arrow):
+        return raw
+    if not _is_text(arrow):
         return None
-    if kind is Kind.BOOL:
-        if pa.types.is_boolean(arrow):
-            return raw
-        if stringy:
-            t, f = (", ".join(f"'{v}'" for v in vs) for vs in (_TRUE, _FALSE))
-            return f"CASE WHEN lower(trim({raw})) IN ({t}) THEN true WHEN lower(trim({raw})) IN ({f}) THEN false END"
-        return None
-    if kind is Kind.JSON:
-        if stringy:
-            return f"TRY_CAST({raw} AS JSON)"
-        if pa.types.is_struct(arrow) or pa.types.is_map(arrow) or pa.types.is_list(arrow):
-            return f"to_json({raw})"
-        return None
-    return raw if stringy else None
+    true, false = (", ".join(f"'{v}'" for v in values) for values in (_TRUE, _FALSE))
+    return f"CASE WHEN lower(trim({raw})) IN ({true}) THEN true WHEN lower(trim({raw})) IN ({false}) THEN false END"
+
+
+def _cast_json(raw: str, arrow: pa.DataType) -> str | None:
+    if _is_text(arrow):
+        return f"TRY_CAST({raw} AS JSON)"
+    if pa.types.is_struct(arrow) or pa.types.is_map(arrow) or pa.types.is_list(arrow):
+        return f"to_json({raw})"
+    return None
+
+
+def _cast_text(raw: str, arrow: pa.DataType) -> str | None:
+    return raw if _is_text(arrow) else None
+
+
+_CASTS = {
+    Kind.UUID: _cast_uuid,
+    Kind.TIMESTAMPTZ: _cast_timestamp,
+    Kind.COUNT: _cast_count,
+    Kind.BOOL: _cast_bool,
+    Kind.JSON: _cast_json,
+    Kind.TEXT: _cast_text,
+}
 
 
 def timestamp_sql(text: str) -> str:
@@ -200,9 +238,9 @@ def _stage_sql(table: Table, present: dict[str, pa.DataType], rows: str) -> str:
     )
 
 
-def _raise_first_bad_row(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    bad = con.execute(
-        f"SELECT {ident(ROW)}, __error FROM {STAGE} WHERE __error IS NOT NULL "
+def _raise_first_bad_row(run: ImportRun, source: Staged) -> None:
+    bad = run.execute(
+        f"SELECT {ident(ROW)}, __error FROM {run.stage} WHERE __error IS NOT NULL "
         f"ORDER BY {ident(ROW)} LIMIT 1"
     ).fetchone()
     if bad is not None:

@@ -3,18 +3,18 @@
 from .ast import And, AtLeast, AtMost, BareTerm, Equals, KeyTerm, Query, StartsWith
 from .compiler import Compiled, Compiler, compile_filters
 from .dialect import DIALECTS, DUCKDB, SPARK, SQLITE, Dialect
-from .fields import CLIENTS, ENDPOINTS, INTERCEPTIONS, MODELS, SESSIONS, Endpoint
+from .fields import CLIENTS_SEARCH, ENDPOINTS, INTERCEPTIONS_SEARCH, MODELS_SEARCH, SESSIONS_SEARCH, Endpoint
 from .filters import BindContext, bind, compile_query_filters, parse_go_uuid
 from .parser import parse_query
 
 __all__ = [
-    "CLIENTS",
+    "CLIENTS_SEARCH",
     "DIALECTS",
     "DUCKDB",
     "ENDPOINTS",
-    "INTERCEPTIONS",
-    "MODELS",
-    "SESSIONS",
+    "INTERCEPTIONS_SEARCH",
+    "MODELS_SEARCH",
+    "SESSIONS_SEARCH",
     "SPARK",
     "SQLITE",
     "And",

@@ -68,13 +68,13 @@ class Endpoint:
     invalid_message: str
 
 
-INTERCEPTIONS = Endpoint(
+INTERCEPTIONS_SEARCH = Endpoint(
     "interceptions",
     {k: k for k in ("initiator", "provider", "provider_name", "model", "client", "started_after", "started_before")},
     "initiator",
     "Invalid workspace search query.",
 )
-SESSIONS = Endpoint(
+SESSIONS_SEARCH = Endpoint(
     "sessions",
     {
         k: k
@@ -92,7 +92,7 @@ SESSIONS = Endpoint(
     None,
     "Invalid session search query.",
 )
-MODELS = Endpoint("models", {"model": "model_prefix"}, "model", "Invalid AI Bridge models search query.")
-CLIENTS = Endpoint("clients", {"client": "client_prefix"}, "client", "Invalid AI Bridge clients search query.")
+MODELS_SEARCH = Endpoint("models", {"model": "model_prefix"}, "model", "Invalid AI Bridge models search query.")
+CLIENTS_SEARCH = Endpoint("clients", {"client": "client_prefix"}, "client", "Invalid AI Bridge clients search query.")
 
-ENDPOINTS = {e.name: e for e in (INTERCEPTIONS, SESSIONS, MODELS, CLIENTS)}
+ENDPOINTS = {e.name: e for e in (INTERCEPTIONS_SEARCH, SESSIONS_SEARCH, MODELS_SEARCH, CLIENTS_SEARCH)}

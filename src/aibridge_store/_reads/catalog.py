@@ -9,13 +9,13 @@ from __future__ import annotations
 import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
-from .._query import CLIENTS, MODELS, Compiler, Endpoint
+from .._query import CLIENTS_SEARCH, MODELS_SEARCH, Compiler, Endpoint
 from .._schema import CATALOG, ident
 from .common import bind_context
 from .interceptions import with_scope
 from .pagination import parse_page
 
-_KINDS = {MODELS.name: ("model", "model"), CLIENTS.name: ("client", "client")}
+_KINDS = {MODELS_SEARCH.name: ("model", "model"), CLIENTS_SEARCH.name: ("client", "client")}
 
 
 def list_catalog(

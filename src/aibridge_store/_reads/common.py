@@ -1,10 +1,8 @@
-"""What every read shares: binding ``q`` against the store's users, and read snapshots."""
+"""What every read shares: binding ``q`` against the store's users."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import duckdb
 
@@ -26,13 +24,3 @@ def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None
 def bind_context(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
     context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: find_user(con, name))
     return compile_query_filters(q, endpoint, context)
-
-
-@contextmanager
-def read_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the reads inside in one transaction, so that counts and pages agree."""
-    con.begin()
-    try:
-        yield
-    finally:
-        con.rollback()

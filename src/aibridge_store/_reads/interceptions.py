@@ -16,7 +16,7 @@ import duckdb
 from .._auth import LOCAL_ADMIN, Actor
 from ..errors import PaginationError
 from ..models import InterceptionsPage
-from .._query import INTERCEPTIONS as ENDPOINT
+from .._query import INTERCEPTIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler
 from .._query.ast import Filter
 from .._schema import (
@@ -29,7 +29,7 @@ from .._schema import (
     ident,
 )
 from . import jsonsql as js
-from .common import bind_context, read_snapshot
+from .common import bind_context
 from .pagination import parse_page
 
 _I = ident(INTERCEPTIONS.name)
@@ -48,13 +48,12 @@ def list_interceptions(
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
     filters = with_scope(bind_context(con, actor, q, ENDPOINT), actor)
-    with read_snapshot(con):
-        cursor = _cursor_position(con, page.after, actor) if page.after else None
-        count = count_interceptions(con, filters)
-        bound = None
-        if page.offset + page.limit > DEEP_PAGE and count > page.offset + page.limit:
-            bound = _lower_bound(con, filters, cursor, page.offset + page.limit)
-        rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
+    cursor = _cursor_position(con, page.after, actor) if page.after else None
+    count = count_interceptions(con, filters)
+    bound = None
+    if page.offset + page.limit > DEEP_PAGE and count > page.offset + page.limit:
+        bound = _lower_bound(con, filters, cursor, page.offset + page.limit)
+    rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
     children = fetch_children(con, rows)
     return InterceptionsPage.model_validate_json(_document(count, rows, children))
 

@@ -19,13 +19,13 @@ import duckdb
 from .._auth import LOCAL_ADMIN, Actor
 from ..errors import PaginationError
 from ..models import SessionsPage
-from .._query import SESSIONS as ENDPOINT
+from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals
 from .._query.ast import Filter
 from .._query.parser import go_quote
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
 from . import jsonsql as js
-from .common import bind_context, read_snapshot
+from .common import bind_context
 from .interceptions import with_scope
 from .pagination import parse_page
 
@@ -45,12 +45,11 @@ def list_sessions(
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
     filters = with_scope(bind_context(con, actor, q, ENDPOINT), actor)
-    with read_snapshot(con):
-        cursor = _cursor_position(con, page.after, actor) if page.after else None  # type: ignore[arg-type]
-        if _selects_whole_sessions(filters):
-            count, rows = _from_rollup(con, filters, cursor, page.limit, page.offset)
-        else:
-            count, rows = _from_interceptions(con, filters, cursor, page.limit, page.offset)
+    cursor = _cursor_position(con, page.after, actor) if page.after else None  # type: ignore[arg-type]
+    if _selects_whole_sessions(filters):
+        count, rows = _from_rollup(con, filters, cursor, page.limit, page.offset)
+    else:
+        count, rows = _from_interceptions(con, filters, cursor, page.limit, page.offset)
     return SessionsPage.model_validate({"count": count, "sessions": [session_dict(row) for row in rows]})
 
 

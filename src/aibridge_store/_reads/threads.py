@@ -28,7 +28,6 @@ from .._schema import (
     ident,
 )
 from . import jsonsql as js
-from .common import read_snapshot
 from .pagination import uuid_argument
 from .sessions import initiator_dict, session_metadata
 
@@ -56,16 +55,15 @@ def get_session_threads(
     if after is not None and before is not None:
         raise PaginationError("Cannot use both after_id and before_id in the same request.")
     size = _thread_limit(limit)
-    with read_snapshot(con):
-        header = _find_session(con, str(session_id), actor)
-        session = _Session(header[0], *header[-3:])
-        cursor = None
-        if after is not None or before is not None:
-            name = "after_id" if after is not None else "before_id"
-            cursor = _cursor_position(con, name, after or before, session, actor)  # type: ignore[arg-type]
-        rows = _thread_rows(con, session, cursor, after is None and before is not None, size)
-        children = _children(con, session, rows)
-        summary_metadata = merge_token_metadata(_session_token_metadata(con, session))
+    header = _find_session(con, str(session_id), actor)
+    session = _Session(header[0], *header[-3:])
+    cursor = None
+    if after is not None or before is not None:
+        name = "after_id" if after is not None else "before_id"
+        cursor = _cursor_position(con, name, after or before, session, actor)  # type: ignore[arg-type]
+    rows = _thread_rows(con, session, cursor, after is None and before is not None, size)
+    children = _children(con, session, rows)
+    summary_metadata = merge_token_metadata(_session_token_metadata(con, session))
     return SessionThreads.model_validate(_response(header, rows, children, summary_metadata))
 
 

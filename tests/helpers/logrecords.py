@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from tests.conftest import USER_A
+from tests.helpers.rows import USER_A
 
 NIL = "00000000-0000-0000-0000-000000000000"
 BASE = datetime(2026, 4, 14, 9, 12, 3, tzinfo=UTC)
