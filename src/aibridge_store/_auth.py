@@ -6,16 +6,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from ._gocompat import as_uuid
 from ._query.ast import Equals
 
 Role = Literal["owner", "auditor", "member"]
 
 
 def _as_uuid(value: uuid.UUID | str | None, role: str) -> uuid.UUID | None:
-    if value is None or isinstance(value, uuid.UUID):
-        return value
     try:
-        return uuid.UUID(str(value))
+        return as_uuid(value)
     except ValueError:
         raise ValueError(f"Actor.{role}: user_id must be a UUID, got {value!r}") from None
 

@@ -173,21 +173,14 @@ def test_compressed_files(tmp_path: Path, suffix: str) -> None:
         assert snapshot(store) == _expected(tmp_path)
 
 
-def test_a_large_csv_streams_in_many_batches(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import aibridge_store._ingest.pgcsv as pgcsv
+def test_a_large_csv_streams_in_many_batches(tmp_path: Path, store: Store) -> None:
+    from aibridge_store._ingest.pgcsv import read_csv
+    from aibridge_store._schema import INTERCEPTIONS
 
-    monkeypatch.setattr(pgcsv, "BLOCK_SIZE", 4096)
     rows = [interception(n, model=f"m{n}") for n in range(1, 401)]
     export_dir(tmp_path, rows)
-    batches: list[int] = []
-    original = pgcsv._batches
-
-    def spy(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        for batch in original(*args, **kwargs):  # type: ignore[arg-type]
-            batches.append(batch.num_rows)
-            yield batch
-
-    monkeypatch.setattr(pgcsv, "_batches", spy)
-    store.import_path(tmp_path / "aibridge_interceptions.csv")
+    source = read_csv(tmp_path / "aibridge_interceptions.csv", INTERCEPTIONS, block_size=4096)
+    batches = [batch.num_rows for batch in source.batches]
     assert len(batches) > 10 and sum(batches) == 400
+    store.import_path(tmp_path / "aibridge_interceptions.csv")
     assert store.connection.execute("SELECT count(DISTINCT model) FROM aibridge_interceptions").fetchone() == (400,)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aibridge_store._query.gotime import GoTimeError, parse_rfc3339
+from aibridge_store._gocompat import GoTimeError, parse_rfc3339
 
 LAYOUT = '"2006-01-02T15:04:05.999999999Z07:00"'
 

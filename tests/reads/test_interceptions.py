@@ -251,33 +251,28 @@ def test_fractional_seconds_are_trimmed(tmp_path: Path, store: Store) -> None:
     assert (result["started_at"], result["ended_at"]) == ("2026-01-13T15:50:20.79069Z", "2026-01-13T15:50:21.1Z")
 
 
-def test_children_of_a_page_are_fetched_with_one_select_per_child_table(
-    loaded: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_children_of_a_page_are_fetched_with_one_select_per_child_table() -> None:
+    from aibridge_store._query import Compiler
     from aibridge_store._reads import interceptions as reads
 
-    calls: list[int] = []
-    original = reads.fetch_children
-
-    def spy(con, rows):  # type: ignore[no-untyped-def]
-        calls.append(len(rows))
-        return original(con, rows)
-
-    monkeypatch.setattr(reads, "fetch_children", spy)
-    loaded.list_interceptions()
-    assert calls == [5]
-    for by_ids in (False, True):
-        statements = reads.children_sql(by_ids)
+    for ids in (None, [str(uid(1))]):
+        statements = reads.children_sql(Compiler(), (0, 1), ids)
+        assert len(statements) == 3
         for table, sql in zip(("aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages"), statements):
             assert sql.count("FROM") == 1 and f'FROM "{table}"' in sql
+            assert ("string_split" in sql) == (ids is not None)
 
 
-def test_a_wide_time_window_compares_ids_in_sql(loaded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_children_read_by_time_window_and_by_id_agree(loaded: Store) -> None:
+    from aibridge_store._query import And
     from aibridge_store._reads import interceptions as reads
 
-    expected = loaded.list_interceptions().model_dump(mode="json")
-    monkeypatch.setattr(reads, "CROWDED", 0)
-    assert loaded.list_interceptions().model_dump(mode="json") == expected
+    con = loaded.connection
+    rows = reads._page_rows(con, And(()), None, None, 100, 0)
+    by_window = reads.fetch_children(con, rows, crowded=len(loaded.list_interceptions().results) + 1)
+    by_id = reads.fetch_children(con, rows, crowded=0)
+    assert by_window == by_id
+    assert sum(len(children) for group in by_id for children in group.values()) > 5
 
 
 def test_children_of_interceptions_outside_the_page_are_left_out(loaded: Store) -> None:

@@ -46,7 +46,8 @@ def read_header(path: Path) -> list[str]:
         raise ImportDataError(f"cannot read the header row: {e}", source=str(path), row=0) from e
 
 
-def read_csv(path: Path, table: Table, progress: Progress | None = None) -> Source:
+def read_csv(path: Path, table: Table, progress: Progress | None = None, *, block_size: int = BLOCK_SIZE) -> Source:
+    """A PostgreSQL CSV export of ``table``, streamed in blocks of ``block_size`` bytes."""
     header = read_header(path)
     rename = canonical_columns(table, header)
     include = list(rename)
@@ -62,19 +63,19 @@ def read_csv(path: Path, table: Table, progress: Progress | None = None) -> Sour
         name=str(path),
         table=table,
         schema=schema,
-        batches=numbered(_batches(path, convert, progress), rename),
+        batches=numbered(_batches(path, convert, progress, block_size), rename),
         ignored_columns=[c for c in header if c not in rename],
     )
 
 
 def _batches(
-    path: Path, convert: pacsv.ConvertOptions, progress: Progress | None
+    path: Path, convert: pacsv.ConvertOptions, progress: Progress | None, block_size: int
 ) -> Iterator[pa.RecordBatch]:
     rows = 0
     try:
         reader = pacsv.open_csv(
             open_input(path, progress),
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True),
+            read_options=pacsv.ReadOptions(block_size=block_size, use_threads=True),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=convert,
         )

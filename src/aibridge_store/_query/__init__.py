@@ -4,7 +4,7 @@ from .ast import And, AtLeast, AtMost, BareTerm, Equals, KeyTerm, Query, StartsW
 from .compiler import Compiled, Compiler, compile_filters
 from .dialect import DIALECTS, DUCKDB, SPARK, SQLITE, Dialect
 from .fields import CLIENTS_SEARCH, ENDPOINTS, INTERCEPTIONS_SEARCH, MODELS_SEARCH, SESSIONS_SEARCH, Endpoint
-from .filters import BindContext, bind, compile_query_filters, parse_go_uuid
+from .filters import BindContext, bind, compile_query_filters
 from .parser import parse_query
 
 __all__ = [
@@ -33,6 +33,5 @@ __all__ = [
     "bind",
     "compile_filters",
     "compile_query_filters",
-    "parse_go_uuid",
     "parse_query",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from .gotime import GoTime
+from .._gocompat import GoTime
 
 
 class Dialect:

@@ -10,11 +10,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._gocompat import GoTime, GoTimeError, go_quote, go_trim_quotes, parse_go_uuid, parse_rfc3339
 from ..errors import QueryValidationError, Validation
 from .ast import And, BareTerm, Filter, KeyTerm, Query
 from .fields import FIELDS, Endpoint, ValueType
-from .gotime import GoTime, GoTimeError, parse_rfc3339
-from .parser import go_quote, go_trim_quotes, parse_query
+from .parser import parse_query
 
 UserLookup = Callable[[str], "uuid.UUID | None"]
 
@@ -25,26 +25,6 @@ class BindContext:
 
     actor_user_id: uuid.UUID | None = None
     find_user: UserLookup | None = None
-
-
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def parse_go_uuid(text: str) -> uuid.UUID | None:
-    """The forms Go's ``uuid.Parse`` accepts: canonical, ``{...}``, ``urn:uuid:...`` and 32 hex."""
-    if len(text) == 45 and text[:9].lower() == "urn:uuid:":
-        text = text[9:]
-    elif len(text) == 38 and text[0] == "{" and text[-1] == "}":
-        text = text[1:-1]
-    if len(text) == 36:
-        if any(text[i] != "-" for i in (8, 13, 18, 23)):
-            return None
-        text = text.replace("-", "")
-        if len(text) != 32:
-            return None
-    if len(text) != 32 or not set(text) <= _HEX:
-        return None
-    return uuid.UUID(hex=text)
 
 
 def compile_query_filters(text: str, endpoint: Endpoint, context: BindContext) -> And:

@@ -10,14 +10,10 @@ from lark.exceptions import (
     UnexpectedToken,
 )
 
+from .._gocompat import go_quote, go_trim_quotes
 from ..errors import QuerySyntaxError, Validation
 from .ast import BareTerm, KeyTerm, Query, Span, Term
 from .grammar import search_parser
-
-
-def go_trim_quotes(text: str) -> str:
-    """Go's ``strings.Trim(s, "\\"")``: every double quote at either end goes."""
-    return text.strip('"')
 
 
 def parse_query(text: str, *, message: str = "Invalid search query.") -> Query:
@@ -105,25 +101,3 @@ def _syntax_error(text: str, error: UnexpectedInput, message: str) -> QuerySynta
         start=position,
         end=position + 1,
     )
-
-
-def go_quote(text: str) -> str:
-    """Go's ``%q`` for a string: double quotes, with escapes for quotes, backslashes and controls."""
-    out = ['"']
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif char == "\n":
-            out.append("\\n")
-        elif char == "\t":
-            out.append("\\t")
-        elif char == "\r":
-            out.append("\\r")
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\x{ord(char):02x}")
-        elif not char.isprintable():
-            out.append(f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)

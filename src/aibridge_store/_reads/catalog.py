@@ -11,8 +11,7 @@ import duckdb
 from .._auth import LOCAL_ADMIN, Actor
 from .._query import CLIENTS_SEARCH, MODELS_SEARCH, Compiler, Endpoint
 from .._schema import CATALOG, ident
-from .common import bind_context
-from .interceptions import with_scope
+from .common import bind_filters
 from .pagination import parse_page
 
 _KINDS = {MODELS_SEARCH.name: ("model", "model"), CLIENTS_SEARCH.name: ("client", "client")}
@@ -30,7 +29,7 @@ def list_catalog(
     """Distinct values in byte order, ``[]`` when nothing matches."""
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, None)
-    filters = with_scope(bind_context(con, actor, q, endpoint), actor)
+    filters = bind_filters(con, actor, q, endpoint)
     kind, column = _KINDS[endpoint.name]
     compiler = Compiler(table_alias="c")
     entries = (f'(SELECT "value" AS {ident(column)}, "initiator_id" FROM {ident(CATALOG)} '

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -21,6 +23,22 @@ def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None
     return row[0] if row else None
 
 
-def bind_context(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
+def bind_filters(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
+    """The filters ``q`` means for ``endpoint``, usernames looked up in the store, with the
+    actor's row scope added."""
     context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: find_user(con, name))
-    return compile_query_filters(q, endpoint, context)
+    filters = compile_query_filters(q, endpoint, context)
+    scope = actor.scope()
+    return And((*filters.items, scope)) if scope is not None else filters
+
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
+
+
+def fetch_named(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], row: type[Row]) -> list[Row]:
+    """The rows of ``sql`` as ``row`` NamedTuples; the SELECT's column names must be the fields'."""
+    cursor = con.execute(sql, params)
+    names = tuple(d[0] for d in cursor.description or ())
+    if names != row._fields:  # type: ignore[attr-defined]  # every NamedTuple has _fields
+        raise AssertionError(f"{row.__name__}: the query selects {names}, the row has {row._fields}")  # type: ignore[attr-defined]
+    return [row._make(values) for values in cursor.fetchall()]  # type: ignore[attr-defined]

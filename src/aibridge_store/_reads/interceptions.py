@@ -1,7 +1,7 @@
-"""``GET /api/v2/aibridge/interceptions`` (coder-semantics.md §3).
+"""``GET /api/v2/aibridge/interceptions`` (docs/semantics.md, "Interceptions").
 
-The count and the page are read in one snapshot, as Coder's transaction does; then the page's
-token usages, prompts and tool usages are fetched with one SELECT per child table.
+The count and the page are read in the store's read snapshot, as Coder's transaction does; the
+page's token usages, prompts and tool usages are fetched with one SELECT per child table.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -29,11 +30,15 @@ from .._schema import (
     ident,
 )
 from . import jsonsql as js
-from .common import bind_context
-from .pagination import parse_page
+from .common import bind_filters, fetch_named
+from .pagination import keyset, parse_page
 
 _I = ident(INTERCEPTIONS.name)
-Row = tuple[Any, ...]
+
+
+class _Cursor(NamedTuple):
+    started_at: datetime
+    id: uuid.UUID
 
 
 def list_interceptions(
@@ -47,7 +52,7 @@ def list_interceptions(
 ) -> InterceptionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
-    filters = with_scope(bind_context(con, actor, q, ENDPOINT), actor)
+    filters = bind_filters(con, actor, q, ENDPOINT)
     cursor = _cursor_position(con, page.after, actor) if page.after else None
     count = count_interceptions(con, filters)
     bound = None
@@ -58,16 +63,11 @@ def list_interceptions(
     return InterceptionsPage.model_validate_json(_document(count, rows, children))
 
 
-def with_scope(filters: And, actor: Actor) -> And:
-    scope = actor.scope()
-    return And((*filters.items, scope)) if scope is not None else filters
-
-
 def _where(compiler: Compiler, filters: Filter) -> str:
     return f'{compiler.column("ended_at")} IS NOT NULL AND {compiler.compile(filters)}'
 
 
-def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Actor) -> tuple[datetime, uuid.UUID]:
+def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Actor) -> _Cursor:
     """The cursor row's (started_at, id): any stored row, ended or not, if the actor may see it."""
     compiler = Compiler()
     condition = f'"id" = {compiler.param(after)}'
@@ -80,7 +80,7 @@ def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Ac
             "Invalid pagination cursor.",
             detail=f"after_id: interception {after} not found: invalid pagination cursor",
         )
-    return row[0], after
+    return _Cursor(row[0], after)
 
 
 def count_sql(compiler: Compiler, filters: Filter) -> str:
@@ -94,12 +94,10 @@ def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter) -> int:
     return con.execute(count_sql(compiler, filters), compiler.params).fetchone()[0]  # type: ignore[index]
 
 
-def _after_cursor(compiler: Compiler, cursor: tuple[datetime, uuid.UUID] | None) -> str:
+def _after_cursor(compiler: Compiler, cursor: _Cursor | None) -> str:
     if cursor is None:
         return ""
-    at, cid = compiler.param(cursor[0]), compiler.param(cursor[1])
-    # The redundant first term lets zone maps skip row groups newer than the cursor.
-    return f' AND i."started_at" <= {at} AND (i."started_at" < {at} OR (i."started_at" = {at} AND i."id" < {cid}))'
+    return " AND " + keyset(compiler, [('i."started_at"', cursor.started_at), ('i."id"', cursor.id)], "<", bounded=True)
 
 
 DEEP_PAGE = 1000
@@ -108,7 +106,7 @@ _FIRST_WINDOW = timedelta(minutes=15)
 
 
 def _lower_bound(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: tuple[datetime, uuid.UUID] | None, needed: int
+    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, needed: int
 ) -> datetime | None:
     """A start time at or after which at least ``needed`` matching rows start, or None.
 
@@ -141,15 +139,32 @@ def _lower_bound(
     return None
 
 
+class _PageRow(NamedTuple):
+    id: str
+    started_us: int
+    api_key_id: str | None
+    initiator_id: str
+    username: str | None
+    name: str | None
+    avatar_url: str | None
+    provider: str
+    provider_name: str
+    model: str
+    client: str | None
+    metadata: str | None
+    started_at: str
+    ended_at: str | None
+
+
 def _page_rows(
     con: duckdb.DuckDBPyConnection,
     filters: Filter,
-    cursor: tuple[datetime, uuid.UUID] | None,
+    cursor: _Cursor | None,
     bound: datetime | None,
     limit: int,
     offset: int,
-) -> list[Row]:
-    """One page, newest first. A row: id, started_at µs, then what :func:`_interception_json` renders."""
+) -> list[_PageRow]:
+    """One page, newest first."""
     compiler = Compiler(table_alias="i")
     where = _where(compiler, filters) + _after_cursor(compiler, cursor)
     if bound is not None:
@@ -160,123 +175,188 @@ def _page_rows(
             ORDER BY i."started_at" DESC, i."id" DESC
             LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}
         )
-        SELECT CAST(p."id" AS VARCHAR), epoch_us(p."started_at"), p."api_key_id",
-               CAST(p."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", p."provider",
-               p."provider_name", p."model", p."client", CAST(p."metadata" AS VARCHAR),
-               {js.go_time('p."started_at"')}, {js.go_time('p."ended_at"')}
+        SELECT CAST(p."id" AS VARCHAR) AS id, epoch_us(p."started_at") AS started_us, p."api_key_id",
+               CAST(p."initiator_id" AS VARCHAR) AS initiator_id, u."username", u."name", u."avatar_url",
+               p."provider", p."provider_name", p."model", p."client", CAST(p."metadata" AS VARCHAR) AS metadata,
+               {js.go_time('p."started_at"')} AS started_at, {js.go_time('p."ended_at"')} AS ended_at
         FROM page AS p
         LEFT JOIN {ident(USERS.name)} AS u ON u."id" = p."initiator_id"
         ORDER BY p."started_at" DESC, p."id" DESC
     """
-    return con.execute(sql, compiler.params).fetchall()
+    return fetch_named(con, sql, compiler.params, _PageRow)
 
 
-_INTERCEPTION = (
-    '{"id":"%s","api_key_id":%s,"initiator":{"id":"%s","username":%s,"name":%s,"avatar_url":%s},'
-    '"provider":%s,"provider_name":%s,"model":%s,"client":%s,"metadata":%s,"started_at":"%s","ended_at":%s'
+class _TokenRow(NamedTuple):
+    id: str
+    interception_id: str
+    provider_response_id: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_write_input_tokens: int
+    metadata: str | None
+    created_at: str
+
+
+class _PromptRow(NamedTuple):
+    id: str
+    interception_id: str
+    provider_response_id: str
+    prompt: str
+    metadata: str | None
+    created_at: str
+
+
+class _ToolRow(NamedTuple):
+    id: str
+    interception_id: str
+    provider_response_id: str
+    server_url: str
+    tool: str
+    input: str
+    injected: bool
+    invocation_error: str
+    metadata: str | None
+    created_at: str
+
+
+_ChildRow = _TokenRow | _PromptRow | _ToolRow
+
+
+class _ChildTable(NamedTuple):
+    """One child list of an interception: its JSON key, table, row type and the SQL of each column."""
+
+    key: str
+    table: str
+    row: type[_ChildRow]
+    columns: dict[str, str]
+
+    def select(self, where: str) -> str:
+        columns = ", ".join(f"{sql} AS {ident(name)}" for name, sql in self.columns.items())
+        return f"SELECT {columns} FROM {ident(self.table)} WHERE {where}"
+
+    def encode(self, row: _ChildRow) -> str:
+        return _CHILD_ENCODERS[self.key](row)
+
+
+_COMMON = {"id": 'CAST("id" AS VARCHAR)', "interception_id": 'CAST("interception_id" AS VARCHAR)',
+           "provider_response_id": '"provider_response_id"'}
+_METADATA_AND_TIME = {"metadata": 'CAST("metadata" AS VARCHAR)', "created_at": js.go_time('"created_at"')}
+_CHILD_TABLES = (
+    _ChildTable("token_usages", TOKEN_USAGES.name, _TokenRow, {
+        **_COMMON, "input_tokens": '"input_tokens"', "output_tokens": '"output_tokens"',
+        "cache_read_input_tokens": '"cache_read_input_tokens"', "cache_write_input_tokens": '"cache_write_input_tokens"',
+        **_METADATA_AND_TIME}),
+    _ChildTable("user_prompts", USER_PROMPTS.name, _PromptRow, {**_COMMON, "prompt": '"prompt"', **_METADATA_AND_TIME}),
+    _ChildTable("tool_usages", TOOL_USAGES.name, _ToolRow, {
+        **_COMMON, "server_url": """COALESCE("server_url", '')""", "tool": '"tool"', "input": '"input"',
+        "injected": '"injected"', "invocation_error": """COALESCE("invocation_error", '')""", **_METADATA_AND_TIME}),
 )
 
 
-def _interception_json(row: Row) -> str:
-    """The row's JSON object, left open for its children."""
-    (iid, _, api_key_id, initiator_id, username, name, avatar_url, provider, provider_name, model,
-     client, meta, started_at, ended_at) = row
-    text = js.text
-    return _INTERCEPTION % (
-        iid, text(api_key_id), initiator_id, text(username or ""), text(name or ""), text(avatar_url or ""),
-        text(provider), text(provider_name), text(model), text(client), js.metadata(meta), started_at, text(ended_at),
-    )
-
-
-_COMMON = ('CAST("id" AS VARCHAR)', 'CAST("interception_id" AS VARCHAR)', '"provider_response_id"')
-_CHILD_COLUMNS = {
-    "token_usages": (TOKEN_USAGES.name, [
-        *_COMMON, '"input_tokens"', '"output_tokens"', '"cache_read_input_tokens"', '"cache_write_input_tokens"',
-        'CAST("metadata" AS VARCHAR)', js.go_time('"created_at"')]),
-    "user_prompts": (USER_PROMPTS.name, [*_COMMON, '"prompt"', 'CAST("metadata" AS VARCHAR)', js.go_time('"created_at"')]),
-    "tool_usages": (TOOL_USAGES.name, [
-        *_COMMON, """COALESCE("server_url", '')""", '"tool"', '"input"', '"injected"',
-        """COALESCE("invocation_error", '')""", 'CAST("metadata" AS VARCHAR)', js.go_time('"created_at"')]),
-}
-def _child_select(table: str, columns: list[str], by_ids: bool) -> str:
-    where = f"{ident(PARENT_TIME)} BETWEEN make_timestamptz($1) AND make_timestamptz($2)"
-    if by_ids:
-        where += """ AND list_contains(CAST(string_split($3, ',') AS UUID[]), "interception_id")"""
-    return f'SELECT {", ".join(columns)} FROM {ident(table)} WHERE {where}'
-
-
-def children_sql(by_ids: bool) -> list[str]:
-    """One SELECT per child table, in ``_CHILD_COLUMNS`` order. $1/$2 bound the page's start
-    times in µs; child rows carry their interception's start time, so zone maps skip everything
-    outside the page's time span. With ``by_ids``, $3 lists the page's interception ids."""
-    return [_child_select(table, columns, by_ids) for table, columns in _CHILD_COLUMNS.values()]
+def children_sql(compiler: Compiler, span: tuple[int, int], ids: list[str] | None) -> list[str]:
+    """One SELECT per child table, in ``_CHILD_TABLES`` order, of the rows whose interception
+    started within ``span`` (µs): child rows carry their interception's start time, so zone maps
+    skip everything outside the page's time span. With ``ids``, only those interceptions' rows."""
+    low, high = (compiler.param(t) for t in span)
+    where = f"{ident(PARENT_TIME)} BETWEEN make_timestamptz({low}) AND make_timestamptz({high})"
+    if ids is not None:
+        where += f""" AND list_contains(CAST(string_split({compiler.param(",".join(ids))}, ',') AS UUID[]), "interception_id")"""
+    return [child.select(where) for child in _CHILD_TABLES]
 
 
 CROWDED = 2
 """A time window holding more than this many interceptions per page row is read by id."""
 
+Children = list[dict[str, list[_ChildRow]]]
+"""Per child table (in ``_CHILD_TABLES`` order): interception id → its rows."""
 
-def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[Row]) -> list[dict[str, list[Row]]]:
+
+def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, crowded: int = CROWDED) -> Children:
     """For each child table, interception id → its rows in ``created_at, id`` order.
 
     When the page's time window holds little besides the page (the newest pages, unfiltered), the
-    children are read by time alone and filtered here; otherwise the ids are compared in SQL.
+    children are read by time alone and filtered here; when it holds more than ``crowded``
+    interceptions per page row, the ids are compared in SQL.
     """
-    grouped: list[dict[str, list[Row]]] = [{} for _ in _CHILD_COLUMNS]
+    grouped: Children = [{} for _ in _CHILD_TABLES]
     if not rows:
         return grouped
-    wanted = {row[0] for row in rows}
-    span = [min(r[1] for r in rows), max(r[1] for r in rows)]
+    wanted = {row.id for row in rows}
+    span = (min(r.started_us for r in rows), max(r.started_us for r in rows))
+    compiler = Compiler()
+    low, high = (compiler.param(t) for t in span)
     in_window = con.execute(
-        f'SELECT count(*) FROM {_I} WHERE "started_at" BETWEEN make_timestamptz($1) AND make_timestamptz($2)', span
-    ).fetchone()[0]  # type: ignore[index]
-    by_ids = in_window > CROWDED * len(rows)
-    params = [*span, ",".join(wanted)] if by_ids else span
-    for group, sql in zip(grouped, children_sql(by_ids)):
-        for child in con.execute(sql, params).fetchall():
-            if child[1] in wanted:
-                group.setdefault(child[1], []).append(child)
+        f'SELECT count(*) FROM {_I} WHERE "started_at" BETWEEN make_timestamptz({low}) AND make_timestamptz({high})',
+        compiler.params,
+    ).fetchone()[0]  # type: ignore[index]  # an aggregate returns one row
+    compiler = Compiler()
+    statements = children_sql(compiler, span, sorted(wanted) if in_window > crowded * len(rows) else None)
+    for group, child, sql in zip(grouped, _CHILD_TABLES, statements):
+        for found in fetch_named(con, sql, compiler.params, child.row):
+            if found.interception_id in wanted:
+                group.setdefault(found.interception_id, []).append(found)
         for children in group.values():
             children.sort(key=_created_then_id)
     return grouped
 
 
-def _created_then_id(row: Row) -> tuple[str, str]:
+def _created_then_id(row: _ChildRow) -> tuple[str, str]:
     # Fixed-width UTC text sorts as time; lower-case UUID text sorts as the UUID.
-    return row[-1], row[0]
+    return row.created_at, row.id
 
 
-_CHILD_FORMATS = {
-    "token_usages": (
-        '{"id":"%s","interception_id":"%s","provider_response_id":%s,"input_tokens":%d,"output_tokens":%d,'
-        '"cache_read_input_tokens":%d,"cache_write_input_tokens":%d,"metadata":%s,"created_at":"%s"}'
-    ),
-    "user_prompts": '{"id":"%s","interception_id":"%s","provider_response_id":%s,"prompt":%s,"metadata":%s,"created_at":"%s"}',
-    "tool_usages": (
-        '{"id":"%s","interception_id":"%s","provider_response_id":%s,"server_url":%s,"tool":%s,"input":%s,'
-        '"injected":%s,"invocation_error":%s,"metadata":%s,"created_at":"%s"}'
-    ),
+_TOKEN = js.template("id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
+                     "cache_read_input_tokens", "cache_write_input_tokens", "metadata", "created_at")
+_PROMPT = js.template("id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at")
+_TOOL = js.template("id", "interception_id", "provider_response_id", "server_url", "tool", "input", "injected",
+                    "invocation_error", "metadata", "created_at")
+
+
+def _token_json(row: _TokenRow) -> str:
+    return _TOKEN % (
+        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id),
+        js.number(row.input_tokens), js.number(row.output_tokens), js.number(row.cache_read_input_tokens),
+        js.number(row.cache_write_input_tokens), js.metadata(row.metadata), js.text(row.created_at),
+    )
+
+
+def _prompt_json(row: _PromptRow) -> str:
+    return _PROMPT % (
+        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id), js.text(row.prompt),
+        js.metadata(row.metadata), js.text(row.created_at),
+    )
+
+
+def _tool_json(row: _ToolRow) -> str:
+    return _TOOL % (
+        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id), js.text(row.server_url),
+        js.text(row.tool), js.text(row.input), js.flag(row.injected), js.text(row.invocation_error),
+        js.metadata(row.metadata), js.text(row.created_at),
+    )
+
+
+_CHILD_ENCODERS: dict[str, Callable[[Any], str]] = {
+    "token_usages": _token_json, "user_prompts": _prompt_json, "tool_usages": _tool_json,
 }
 
-
-def _child_json(key: str, row: Row) -> str:
-    text = js.text
-    if key == "token_usages":
-        values: tuple[Any, ...] = (row[0], row[1], text(row[2]), *row[3:7], js.metadata(row[7]), row[8])
-    elif key == "user_prompts":
-        values = (row[0], row[1], text(row[2]), text(row[3]), js.metadata(row[4]), row[5])
-    else:
-        values = (row[0], row[1], text(row[2]), text(row[3]), text(row[4]), text(row[5]),
-                  "true" if row[6] else "false", text(row[7]), js.metadata(row[8]), row[9])
-    return _CHILD_FORMATS[key] % values
+_INTERCEPTION = js.template("id", "api_key_id", "initiator", "provider", "provider_name", "model", "client",
+                            "metadata", "started_at", "ended_at", "token_usages", "user_prompts", "tool_usages")
 
 
-def _document(count: int, rows: Sequence[Row], children: list[dict[str, list[Row]]]) -> str:
-    parts = []
-    for row in rows:
-        extra = "".join(
-            f',"{key}":[' + ",".join(_child_json(key, child) for child in group.get(row[0], ())) + "]"
-            for key, group in zip(_CHILD_COLUMNS, children)
-        )
-        parts.append(_interception_json(row) + extra + "}")
-    return f'{{"count":{count},"results":[{",".join(parts)}]}}'
+def _interception_json(row: _PageRow, children: Children) -> str:
+    lists = [js.array(child.encode(r) for r in group.get(row.id, ())) for child, group in zip(_CHILD_TABLES, children)]
+    user = js.user(row.initiator_id, row.username, row.name, row.avatar_url)
+    return _INTERCEPTION % (
+        js.text(row.id), js.text(row.api_key_id), user, js.text(row.provider), js.text(row.provider_name),
+        js.text(row.model), js.text(row.client), js.metadata(row.metadata), js.text(row.started_at),
+        js.text(row.ended_at), *lists,
+    )
+
+
+def _document(count: int, rows: Sequence[_PageRow], children: Children) -> str:
+    results = js.array(_interception_json(row, children) for row in rows)
+    return _PAGE % (js.number(count), results)
+
+
+_PAGE = js.template("count", "results")

@@ -5,14 +5,43 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from collections.abc import Sequence
+
+from .._query import Compiler
+from .._gocompat import as_uuid, go_quote, parse_int32
 from ..errors import PaginationError, Validation
-from .._query.filters import parse_go_uuid
-from .._query.parser import go_quote
 
 INVALID = "Query parameters have invalid values."
-MAX_INT32 = 2**31 - 1
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A read's page size when none is given, and the largest it accepts."""
+
+    default: int
+    maximum: int
+
+
+LISTING_LIMITS = Limits(default=100, maximum=1000)
+"""Interceptions, sessions, models and clients."""
+THREAD_LIMITS = Limits(default=50, maximum=200)
+"""A session's threads."""
+
+
+def keyset(compiler: Compiler, keys: Sequence[tuple[str, object]], op: str, *, bounded: bool = False) -> str:
+    """SQL selecting the rows past a cursor in an order by several keys (the last one unique):
+    ``k1 op v1 OR (k1 = v1 AND (k2 op v2 OR ...))``, ``op`` being ``<`` for a descending order and
+    ``>`` for an ascending one. Each value is bound once. ``bounded`` adds ``k1 op= v1`` in front,
+    which says the same but lets zone maps skip row groups on the first key alone."""
+    bound = [(column, compiler.param(value)) for column, value in keys]
+    column, placeholder = bound[-1]
+    sql = f"{column} {op} {placeholder}"
+    for column, placeholder in reversed(bound[:-1]):
+        sql = f"({column} {op} {placeholder} OR ({column} = {placeholder} AND {sql}))"
+    if bounded:
+        column, placeholder = bound[0]
+        sql = f"{column} {op}= {placeholder} AND {sql}"
+    return sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +49,6 @@ class Page:
     limit: int
     offset: int
     after: uuid.UUID | None
-
-
-def _go_parse_int32(text: str) -> int:
-    """``strconv.ParseInt(text, 10, 32)`` with Go's error text."""
-    body = text[1:] if text[:1] in "+-" else text
-    if not body or not body.isascii() or not body.isdigit():
-        raise ValueError(f"strconv.ParseInt: parsing {go_quote(text)}: invalid syntax")
-    value = int(text)
-    if not -(2**31) <= value <= MAX_INT32:
-        raise ValueError(f"strconv.ParseInt: parsing {go_quote(text)}: value out of range")
-    return value
 
 
 def parse_count(name: str, value: int | str | None, errors: list[Validation]) -> int | None:
@@ -42,7 +60,7 @@ def parse_count(name: str, value: int | str | None, errors: list[Validation]) ->
                                        f"expected an integer, got {type(value).__name__}"))
         return None
     try:
-        number = _go_parse_int32(str(value))
+        number = parse_int32(str(value))
         if number < 0:
             raise ValueError("value is negative")
     except ValueError as e:
@@ -51,22 +69,9 @@ def parse_count(name: str, value: int | str | None, errors: list[Validation]) ->
     return number
 
 
-def uuid_argument(value: object) -> uuid.UUID | None:
-    """An optional UUID argument: None when absent (None or ''), else a UUID or text in a form
-    Go's ``uuid.Parse`` accepts; anything else raises ValueError."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, uuid.UUID):
-        return value
-    parsed = parse_go_uuid(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise ValueError(value)
-    return parsed
-
-
 def parse_uuid(name: str, value: object, errors: list[Validation]) -> uuid.UUID | None:
     try:
-        return uuid_argument(value)
+        return as_uuid(value)
     except ValueError:
         errors.append(Validation(name, f"Query param {go_quote(name)} must be a valid uuid"))
         return None
@@ -92,9 +97,9 @@ def parse_page(
             INVALID, detail=f"Cannot use both {cursor_name} and offset pagination in the same request."
         )
     if not limit_value:
-        limit_value = DEFAULT_LIMIT
-    if not 0 < limit_value <= MAX_LIMIT:
+        limit_value = LISTING_LIMITS.default
+    if not 0 < limit_value <= LISTING_LIMITS.maximum:
         raise PaginationError(
-            "Invalid pagination limit value.", detail="Pagination limit must be in range (0, 1000]"
+            "Invalid pagination limit value.", detail=f"Pagination limit must be in range (0, {LISTING_LIMITS.maximum}]"
         )
     return Page(limit_value, offset_value, after_value)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""``GET /api/v2/aibridge/sessions`` (coder-semantics.md §4).
+"""``GET /api/v2/aibridge/sessions`` (docs/semantics.md, "Sessions").
 
 Sessions are (session_id, initiator_id) groups of ended interceptions. The per-session details
 (providers, models, client, metadata, tokens, last prompt) always cover the whole session and
@@ -10,9 +10,8 @@ they are computed from the matching interceptions.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 import duckdb
 
@@ -22,12 +21,11 @@ from ..models import SessionsPage
 from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals
 from .._query.ast import Filter
-from .._query.parser import go_quote
+from .._gocompat import go_quote
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
 from . import jsonsql as js
-from .common import bind_context
-from .interceptions import with_scope
-from .pagination import parse_page
+from .common import bind_filters, fetch_named
+from .pagination import keyset, parse_page
 
 _R = ident(SESSION_ROLLUP)
 _WHOLE_SESSION_KEYS = frozenset({"initiator", "session_id"})
@@ -44,20 +42,25 @@ def list_sessions(
 ) -> SessionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
-    filters = with_scope(bind_context(con, actor, q, ENDPOINT), actor)
+    filters = bind_filters(con, actor, q, ENDPOINT)
     cursor = _cursor_position(con, page.after, actor) if page.after else None  # type: ignore[arg-type]
     if _selects_whole_sessions(filters):
         count, rows = _from_rollup(con, filters, cursor, page.limit, page.offset)
     else:
         count, rows = _from_interceptions(con, filters, cursor, page.limit, page.offset)
-    return SessionsPage.model_validate({"count": count, "sessions": [session_dict(row) for row in rows]})
+    return SessionsPage.model_validate_json(_PAGE % (js.number(count), js.array(map(_session_json, rows))))
 
 
 def _selects_whole_sessions(filters: And) -> bool:
     return all(isinstance(f, Equals) and f.field in _WHOLE_SESSION_KEYS for f in filters.items)
 
 
-def _cursor_position(con: duckdb.DuckDBPyConnection, session_id: str, actor: Actor) -> tuple[datetime, str]:
+class _Cursor(NamedTuple):
+    last_active_at: datetime
+    session_id: str
+
+
+def _cursor_position(con: duckdb.DuckDBPyConnection, session_id: str, actor: Actor) -> _Cursor:
     """Where ``after_session_id`` sits: over every initiator's ended interceptions of that session."""
     compiler = Compiler(table_alias="r")
     visible = And(tuple(f for f in (actor.scope(),) if f is not None))
@@ -72,21 +75,41 @@ def _cursor_position(con: duckdb.DuckDBPyConnection, session_id: str, actor: Act
             "Query parameter has invalid value.",
             detail=f"after_session_id: session {go_quote(session_id)} not found",
         )
-    return row[1], session_id
+    return _Cursor(row[1], session_id)
 
 
-def _before_cursor(compiler: Compiler, table: str, cursor: tuple[datetime, str] | None) -> str:
+def _before_cursor(compiler: Compiler, table: str, cursor: _Cursor | None) -> str:
     if cursor is None:
         return ""
-    at, sid = compiler.param(cursor[0]), compiler.param(cursor[1])
-    return (f' AND ({table}."last_active_at" < {at} OR '
-            f'({table}."last_active_at" = {at} AND {table}."session_id" < {sid}))')
+    keys = [(f'{table}."last_active_at"', cursor.last_active_at), (f'{table}."session_id"', cursor.session_id)]
+    return " AND " + keyset(compiler, keys, "<")
+
+
+class _SessionRow(NamedTuple):
+    session_id: str
+    initiator_id: str
+    username: str | None
+    name: str | None
+    avatar_url: str | None
+    providers: list[str]
+    models: list[str]
+    client: str | None
+    metadata: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_write_input_tokens: int
+    last_prompt: str | None
+    started_at: str
+    ended_at: str | None
+    last_active_at: str
+    threads: int
 
 
 _DETAILS = (
-    'CAST(r."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", '
-    'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR), r."input_tokens", r."output_tokens", '
-    'r."cache_read_input_tokens", r."cache_write_input_tokens", r."last_prompt"'
+    'CAST(r."initiator_id" AS VARCHAR) AS initiator_id, u."username", u."name", u."avatar_url", '
+    'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR) AS metadata, r."input_tokens", '
+    'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."last_prompt"'
 )
 
 
@@ -109,8 +132,8 @@ def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: i
         alias = "g"
     return f"""
         SELECT {alias}."session_id", {_DETAILS},
-               {js.go_time(f'{alias}."started_at"')}, {js.go_time(f'{alias}."ended_at"')},
-               {js.go_time(f'{alias}."last_active_at"')}, {alias}."threads"
+               {js.go_time(f'{alias}."started_at"')} AS started_at, {js.go_time(f'{alias}."ended_at"')} AS ended_at,
+               {js.go_time(f'{alias}."last_active_at"')} AS last_active_at, {alias}."threads"
         FROM {rows}
         LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id"
         ORDER BY {_ORDER.replace('g.', f'{alias}.')}
@@ -118,20 +141,20 @@ def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: i
 
 
 def _from_rollup(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: tuple[datetime, str] | None, limit: int, offset: int
-) -> tuple[int, list[tuple[Any, ...]]]:
+    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, limit: int, offset: int
+) -> tuple[int, list[_SessionRow]]:
     compiler = Compiler(table_alias="r")
     count = con.execute(f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(filters)}", compiler.params)
     total = count.fetchone()[0]  # type: ignore[index]
     compiler = Compiler(table_alias="g")
     where = compiler.compile(filters) + _before_cursor(compiler, "g", cursor)
-    rows = con.execute(_page_sql(_R, where, compiler, limit, offset, rollup=True), compiler.params).fetchall()
+    rows = fetch_named(con, _page_sql(_R, where, compiler, limit, offset, rollup=True), compiler.params, _SessionRow)
     return total, rows
 
 
 def _from_interceptions(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: tuple[datetime, str] | None, limit: int, offset: int
-) -> tuple[int, list[tuple[Any, ...]]]:
+    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, limit: int, offset: int
+) -> tuple[int, list[_SessionRow]]:
     compiler = Compiler(table_alias="i")
     groups = f"""(
         SELECT i."session_id", i."initiator_id", min(i."started_at") AS "started_at",
@@ -144,41 +167,30 @@ def _from_interceptions(
     )"""
     total = con.execute(f"SELECT count(*) FROM {groups}", compiler.params).fetchone()[0]  # type: ignore[index]
     where = "TRUE" + _before_cursor(compiler, "g", cursor)
-    rows = con.execute(_page_sql(groups, where, compiler, limit, offset, rollup=False), compiler.params).fetchall()
+    rows = fetch_named(con, _page_sql(groups, where, compiler, limit, offset, rollup=False), compiler.params, _SessionRow)
     return total, rows
 
 
-def session_metadata(raw: str | None) -> dict[str, Any]:
-    """A session's metadata: its first interception's, with NULL as ``{}`` (decision 6)."""
-    if raw is None:
-        return {}
-    value = json.loads(js.metadata(raw))
-    return value if isinstance(value, dict) else {}
+_SUMMARY = js.template("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens")
+_SESSION = js.template("id", "initiator", "providers", "models", "client", "metadata", "started_at", "ended_at",
+                       "last_active_at", "threads", "token_usage_summary", "last_prompt")
+_PAGE = js.template("count", "sessions")
 
 
-def initiator_dict(user_id: str, username: str | None, name: str | None, avatar_url: str | None) -> dict[str, str]:
-    return {"id": user_id, "username": username or "", "name": name or "", "avatar_url": avatar_url or ""}
-
-
-def session_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    (session_id, user_id, username, name, avatar_url, providers, models, client, metadata, input_tokens,
-     output_tokens, cache_read, cache_write, last_prompt, started_at, ended_at, last_active_at, threads) = row
-    return {
-        "id": session_id,
-        "initiator": initiator_dict(user_id, username, name, avatar_url),
-        "providers": providers,
-        "models": models,
-        "client": client or None,
-        "metadata": session_metadata(metadata),
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "last_active_at": last_active_at,
-        "threads": threads,
-        "token_usage_summary": {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "cache_read_input_tokens": cache_read,
-            "cache_write_input_tokens": cache_write,
-        },
-        "last_prompt": last_prompt or None,
-    }
+def _session_json(row: _SessionRow) -> str:
+    summary = _SUMMARY % (js.number(row.input_tokens), js.number(row.output_tokens),
+                          js.number(row.cache_read_input_tokens), js.number(row.cache_write_input_tokens))
+    return _SESSION % (
+        js.text(row.session_id),
+        js.user(row.initiator_id, row.username, row.name, row.avatar_url),
+        js.value(row.providers),
+        js.value(row.models),
+        js.text(row.client or None),
+        js.metadata_object(row.metadata),
+        js.text(row.started_at),
+        js.text(row.ended_at),
+        js.text(row.last_active_at),
+        js.number(row.threads),
+        summary,
+        js.text(row.last_prompt or None),
+    )

@@ -1,21 +1,21 @@
-"""``GET /api/v2/aibridge/sessions/{session_id}``: a session's threads (coder-semantics.md §5 with
-decisions 2, 3, 4 and 9)."""
+"""``GET /api/v2/aibridge/sessions/{session_id}``: a session's threads (docs/semantics.md,
+"Session threads", with the decisions on lookups, cursors, token totals and shared session ids in
+docs/decisions.md)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
-from ..errors import NotFoundError, PaginationError
-from ..models import SessionThreads
+from .._gocompat import as_uuid, go_uuid_error, parse_go_uuid
 from .._query import Compiler
-from .._query.filters import parse_go_uuid
 from .._schema import (
     INTERCEPTIONS,
     MODEL_THOUGHTS,
@@ -27,14 +27,14 @@ from .._schema import (
     USERS,
     ident,
 )
+from ..errors import NotFoundError, PaginationError
+from ..models import SessionThreads
 from . import jsonsql as js
-from .pagination import uuid_argument
-from .sessions import initiator_dict, session_metadata
+from .common import fetch_named
+from .pagination import THREAD_LIMITS, keyset
 
 _I = ident(INTERCEPTIONS.name)
 _R = ident(SESSION_ROLLUP)
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -56,41 +56,34 @@ def get_session_threads(
         raise PaginationError("Cannot use both after_id and before_id in the same request.")
     size = _thread_limit(limit)
     header = _find_session(con, str(session_id), actor)
-    session = _Session(header[0], *header[-3:])
+    session = _Session(header.session_id, header.initiator, header.first_start, header.last_start)
     cursor = None
-    if after is not None or before is not None:
-        name = "after_id" if after is not None else "before_id"
-        cursor = _cursor_position(con, name, after or before, session, actor)  # type: ignore[arg-type]
-    rows = _thread_rows(con, session, cursor, after is None and before is not None, size)
+    if after is not None:
+        cursor = _cursor_position(con, "after_id", after, session, actor)
+    elif before is not None:
+        cursor = _cursor_position(con, "before_id", before, session, actor)
+    rows = _thread_rows(con, session, cursor, before is not None, size)
     children = _children(con, session, rows)
     summary_metadata = merge_token_metadata(_session_token_metadata(con, session))
-    return SessionThreads.model_validate(_response(header, rows, children, summary_metadata))
-
-
-def _go_uuid_error(text: str) -> str:
-    """The text of the error Go's ``uuid.Parse`` returns."""
-    size = len(text.encode("utf-8"))
-    if size not in (32, 36, 38, 45):
-        return f"invalid UUID length: {size}"
-    if size == 45 and text[:9].lower() != "urn:uuid:":
-        return f'invalid urn prefix: "{text[:9]}"'
-    return "invalid UUID format"
+    return SessionThreads.model_validate_json(_document(header, rows, children, summary_metadata))
 
 
 def _cursor_id(name: str, value: Any) -> uuid.UUID | None:
     try:
-        return uuid_argument(value)
+        return as_uuid(value)
     except ValueError:
-        detail = _go_uuid_error(value) if isinstance(value, str) else f"expected a UUID, got {type(value).__name__}"
+        detail = go_uuid_error(value) if isinstance(value, str) else f"expected a UUID, got {type(value).__name__}"
         raise PaginationError(f"Invalid {name} query parameter.", detail=detail) from None
 
 
 def _thread_limit(limit: int | str | None) -> int:
     if limit is None or limit == "":
-        return DEFAULT_LIMIT
+        return THREAD_LIMITS.default
     text = str(limit)
-    if isinstance(limit, bool) or not text.lstrip("+-").isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise PaginationError("Invalid limit query parameter.", detail="Limit must be between 1 and 200.")
+    if isinstance(limit, bool) or not text.lstrip("+-").isdigit() or not 1 <= int(text) <= THREAD_LIMITS.maximum:
+        raise PaginationError(
+            "Invalid limit query parameter.", detail=f"Limit must be between 1 and {THREAD_LIMITS.maximum}."
+        )
     return int(text)
 
 
@@ -99,39 +92,67 @@ def _visible(compiler: Compiler, actor: Actor) -> str:
     return f" AND {compiler.compile(scope)}" if scope is not None else ""
 
 
+class _Header(NamedTuple):
+    """The session's row of the rollup, with its initiator's user row."""
+
+    session_id: str
+    initiator_id: str
+    username: str | None
+    name: str | None
+    avatar_url: str | None
+    providers: list[str]
+    models: list[str]
+    client: str | None
+    metadata: str | None
+    started_at: str
+    ended_at: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_input_tokens: int
+    cache_write_input_tokens: int
+    initiator: uuid.UUID
+    first_start: datetime
+    last_start: datetime
+
+
 _HEADER = (
-    'r."session_id", CAST(r."initiator_id" AS VARCHAR), u."username", u."name", u."avatar_url", r."providers", '
-    'r."models", r."client", CAST(r."metadata" AS VARCHAR), '
-    f'{js.go_time("r.started_at")}, {js.go_time("r.ended_at")}, r."input_tokens", r."output_tokens", '
-    'r."cache_read_input_tokens", r."cache_write_input_tokens", r."initiator_id", r."started_at", r."last_started_at"'
+    'r."session_id", CAST(r."initiator_id" AS VARCHAR) AS initiator_id, u."username", u."name", u."avatar_url", '
+    'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR) AS metadata, '
+    f'{js.go_time("r.started_at")} AS started_at, {js.go_time("r.ended_at")} AS ended_at, r."input_tokens", '
+    'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."initiator_id" AS initiator, '
+    'r."started_at" AS first_start, r."last_started_at" AS last_start'
 )
 
 
-def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> tuple[Any, ...]:
+def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> _Header:
     """The session row of a session id, or of the UUID of any interception in the session.
 
     When users share a session id, the most recently active session supplies the page.
     """
     compiler = Compiler(table_alias="r")
     users = f'LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id"'
-    row = con.execute(
+    found = fetch_named(
+        con,
         f'SELECT {_HEADER} FROM {_R} AS r {users} WHERE r."session_id" = {compiler.param(path)}'
         f'{_visible(compiler, actor)} ORDER BY r."last_active_at" DESC, r."initiator_id" DESC LIMIT 1',
         compiler.params,
-    ).fetchone()
-    if row is not None:
-        return row
+        _Header,
+    )
+    if found:
+        return found[0]
     interception = parse_go_uuid(path)
     if interception is not None:
         compiler = Compiler(table_alias="i")
-        row = con.execute(
+        found = fetch_named(
+            con,
             f'SELECT {_HEADER} FROM {_I} AS i JOIN {_R} AS r '
             f'ON r."session_id" = i."session_id" AND r."initiator_id" = i."initiator_id" {users} '
             f'WHERE i."id" = {compiler.param(interception)}{_visible(compiler, actor)}',
             compiler.params,
-        ).fetchone()
-        if row is not None:
-            return row
+            _Header,
+        )
+        if found:
+            return found[0]
     raise NotFoundError("Session not found.")
 
 
@@ -140,21 +161,26 @@ class _Session(NamedTuple):
 
     id: str
     initiator: uuid.UUID
-    first_start: Any
-    last_start: Any
+    first_start: datetime
+    last_start: datetime
 
-    def where(self, alias: str = "i") -> tuple[str, list[Any]]:
+    def where(self, compiler: Compiler, alias: str = "i") -> str:
         """SQL selecting the session's ended rows (the time span lets zone maps skip the rest)."""
         return (
-            f'{alias}."ended_at" IS NOT NULL AND {alias}."started_at" BETWEEN $1 AND $2 '
-            f'AND {alias}."session_id" = $3 AND {alias}."initiator_id" = $4',
-            [self.first_start, self.last_start, self.id, self.initiator],
+            f'{alias}."ended_at" IS NOT NULL AND {alias}."started_at" BETWEEN {compiler.param(self.first_start)} '
+            f'AND {compiler.param(self.last_start)} AND {alias}."session_id" = {compiler.param(self.id)} '
+            f'AND {alias}."initiator_id" = {compiler.param(self.initiator)}'
         )
+
+
+class _Cursor(NamedTuple):
+    started_at: datetime
+    id: uuid.UUID
 
 
 def _cursor_position(
     con: duckdb.DuckDBPyConnection, name: str, cursor: uuid.UUID, session: _Session, actor: Actor
-) -> tuple[Any, uuid.UUID]:
+) -> _Cursor:
     """The cursor interception's (started_at, id); it must be visible and in this session."""
     compiler = Compiler(table_alias="i")
     row = con.execute(
@@ -166,119 +192,159 @@ def _cursor_position(
         raise PaginationError(
             "Invalid pagination cursor.", detail=f"{name}: interception {cursor} not found: invalid pagination cursor"
         )
-    if row[1] != session.id or row[2] != session.initiator:
+    started_at, session_id, initiator = row
+    if session_id != session.id or initiator != session.initiator:
         raise PaginationError(
             "Invalid pagination cursor.",
             detail=f"{name}: interception {cursor} does not belong to session {session.id}: invalid pagination cursor",
         )
-    return row[0], cursor
+    return _Cursor(started_at, cursor)
+
+
+class _ThreadRow(NamedTuple):
+    """One ended interception of a thread on the page."""
+
+    id: str
+    thread_id: str
+    model: str
+    provider: str
+    credential_kind: str
+    credential_hint: str
+    started: datetime
+    started_at: str
+    ended_at: str
 
 
 _ROW_COLUMNS = (
-    'CAST(i."id" AS VARCHAR), CAST(COALESCE(i."thread_root_id", i."id") AS VARCHAR), i."model", i."provider", '
-    'i."credential_kind", i."credential_hint", i."started_at", '
-    f'{js.go_time("i.started_at")}, {js.go_time("i.ended_at")}'
+    'CAST(i."id" AS VARCHAR) AS id, CAST(COALESCE(i."thread_root_id", i."id") AS VARCHAR) AS thread_id, i."model", '
+    'i."provider", i."credential_kind", i."credential_hint", i."started_at" AS started, '
+    f'{js.go_time("i.started_at")} AS started_at, {js.go_time("i.ended_at")} AS ended_at'
 )
 
 
 def _thread_rows(
     con: duckdb.DuckDBPyConnection,
     session: _Session,
-    cursor: tuple[Any, uuid.UUID] | None,
+    cursor: _Cursor | None,
     backwards: bool,
     size: int,
-) -> list[tuple[Any, ...]]:
+) -> list[_ThreadRow]:
     """Every ended row of the page's threads, in (root started_at, root id, started_at, id) order.
 
     Threads are listed oldest first; ``after_id`` gives the ``size`` threads right after the
-    cursor, ``before_id`` the ``size`` threads right before it (decision 3).
+    cursor, ``before_id`` the ``size`` threads right before it (docs/decisions.md, "Thread cursors").
     """
-    where, params = session.where()
-    params.append(size)
+    compiler = Compiler()
+    where = session.where(compiler)
     position = ""
     if cursor is not None:
-        params += list(cursor)
-        op = "<" if backwards else ">"
-        position = f' AND (i."started_at" {op} $6 OR (i."started_at" = $6 AND i."id" {op} $7))'
+        keys = [('i."started_at"', cursor.started_at), ('i."id"', cursor.id)]
+        position = " AND " + keyset(compiler, keys, "<" if backwards else ">")
     direction = "DESC" if backwards else "ASC"
     sql = f"""
         WITH rows AS (SELECT * FROM {_I} AS i WHERE {where}),
         roots AS (
             SELECT i."id", i."started_at" FROM rows AS i WHERE i."thread_root_id" IS NULL{position}
-            ORDER BY i."started_at" {direction}, i."id" {direction} LIMIT $5
+            ORDER BY i."started_at" {direction}, i."id" {direction} LIMIT {compiler.param(size)}
         )
         SELECT {_ROW_COLUMNS} FROM rows AS i
         JOIN roots AS t ON t."id" = COALESCE(i."thread_root_id", i."id")
         ORDER BY t."started_at", t."id", i."started_at", i."id"
     """
-    return con.execute(sql, params).fetchall()
+    return fetch_named(con, sql, compiler.params, _ThreadRow)
 
 
-_KINDS = ("tokens", "prompts", "tools", "thoughts")
+class _ChildRow(NamedTuple):
+    """A token usage, prompt, tool call or thought of a page row (``kind`` says which; the
+    columns the other kinds have are NULL)."""
+
+    kind: str
+    interception_id: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_input_tokens: int | None
+    cache_write_input_tokens: int | None
+    metadata: str | None
+    prompt: str | None
+    id: str | None
+    provider_response_id: str | None
+    server_url: str | None
+    tool: str | None
+    input: str | None
+    injected: bool | None
+    created_at: str | None
+    content: str | None
 
 
-def _child_select(kind: int, table: str, strings: list[str], numbers: list[str], flag: str, metadata: str,
-                  created: str, order_id: str) -> str:
-    strings = strings + ["NULL"] * (5 - len(strings))
-    numbers = numbers + ["NULL"] * (4 - len(numbers))
+def _child_select(kind: str, table: str, columns: dict[str, str], tie: str = 'CAST(c."id" AS VARCHAR)') -> str:
+    """The rows of one child table, ordered by ``created_at`` then ``tie`` (their id, if they have one)."""
+    selected = ", ".join(f"{sql} AS {ident(name)}" for name, sql in columns.items())
     return (
-        f'SELECT {kind} AS kind, CAST(c."interception_id" AS VARCHAR) AS iid, {", ".join(strings)}, '
-        f'{", ".join(numbers)}, {flag}, {metadata}, {created}, c."created_at" AS sort_at, {order_id} AS sort_tie '
-        f'FROM {ident(table)} AS c SEMI JOIN rows AS r '
+        f"SELECT '{kind}' AS kind, CAST(c.\"interception_id\" AS VARCHAR) AS interception_id, {selected}, "
+        f'c."created_at" AS sort_at, {tie} AS sort_tie '
+        f"FROM {ident(table)} AS c SEMI JOIN rows AS r "
         f'ON c."interception_id" = r."id" AND c.{ident(PARENT_TIME)} = r."started_at"'
     )
 
 
-# One SELECT per child table, padded to one shape: kind, interception id, five texts, four
-# numbers, a flag, metadata, created_at text, then the sort keys.
-_CHILDREN_SQL = " UNION ALL ".join([
-    _child_select(0, TOKEN_USAGES.name, [], ['c."input_tokens"', 'c."output_tokens"', 'c."cache_read_input_tokens"',
-                  'c."cache_write_input_tokens"'], "NULL", 'CAST(c."metadata" AS VARCHAR)', "NULL",
-                  'CAST(c."id" AS VARCHAR)'),
-    _child_select(1, USER_PROMPTS.name, ['c."prompt"'], [], "NULL", "NULL", "NULL", 'CAST(c."id" AS VARCHAR)'),
-    _child_select(2, TOOL_USAGES.name, ['CAST(c."id" AS VARCHAR)', 'c."provider_response_id"',
-                  """COALESCE(c."server_url", '')""", 'c."tool"', 'c."input"'], [], 'c."injected"',
-                  'CAST(c."metadata" AS VARCHAR)', js.go_time('c."created_at"'), 'CAST(c."id" AS VARCHAR)'),
-    _child_select(3, MODEL_THOUGHTS.name, ['c."content"'], [], "NULL", "NULL", "NULL", "NULL"),
-]) + " ORDER BY kind, sort_at, sort_tie"
+_CHILD_SELECTS = [
+    _child_select("token", TOKEN_USAGES.name, {
+        "input_tokens": 'c."input_tokens"', "output_tokens": 'c."output_tokens"',
+        "cache_read_input_tokens": 'c."cache_read_input_tokens"',
+        "cache_write_input_tokens": 'c."cache_write_input_tokens"', "metadata": 'CAST(c."metadata" AS VARCHAR)'}),
+    _child_select("prompt", USER_PROMPTS.name, {"prompt": 'c."prompt"'}),
+    _child_select("tool", TOOL_USAGES.name, {
+        "id": 'CAST(c."id" AS VARCHAR)', "provider_response_id": 'c."provider_response_id"',
+        "server_url": """COALESCE(c."server_url", '')""", "tool": 'c."tool"', "input": 'c."input"',
+        "injected": 'c."injected"', "metadata": 'CAST(c."metadata" AS VARCHAR)',
+        "created_at": js.go_time('c."created_at"')}),
+    _child_select("thought", MODEL_THOUGHTS.name, {"content": 'c."content"'}, tie="NULL"),
+]
+_CHILD_COLUMNS = ", ".join(ident(name) for name in _ChildRow._fields)
 
 
-def _children(
-    con: duckdb.DuckDBPyConnection, session: _Session, rows: list[tuple[Any, ...]]
-) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
+class _Children(NamedTuple):
+    """The page rows' children by kind, each interception id → its rows in ``created_at, id`` order."""
+
+    tokens: dict[str, list[_ChildRow]]
+    prompts: dict[str, list[_ChildRow]]
+    tools: dict[str, list[_ChildRow]]
+    thoughts: dict[str, list[_ChildRow]]
+
+
+def _children(con: duckdb.DuckDBPyConnection, session: _Session, rows: list[_ThreadRow]) -> _Children:
     """The page rows' tokens, prompts, tool calls and thoughts, in one statement with one SELECT
-    per child table, each in ``created_at, id`` order."""
-    found: dict[str, dict[str, list[tuple[Any, ...]]]] = {kind: defaultdict(list) for kind in _KINDS}
+    per child table (their columns matched by name)."""
+    found = _Children(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
     if not rows:
         return found
-    page = session._replace(first_start=min(r[6] for r in rows), last_start=max(r[6] for r in rows))
-    where, params = page.where()
-    wanted = {r[0] for r in rows}
-    sql = f'WITH rows AS MATERIALIZED (SELECT i."id", i."started_at" FROM {_I} AS i WHERE {where}) {_CHILDREN_SQL}'
-    for (kind, iid, t1, t2, t3, t4, t5, n1, n2, n3, n4, flag, metadata, created, _, _) in con.execute(
-        sql, params
-    ).fetchall():
-        if iid not in wanted:
-            continue
-        if kind == 0:
-            found["tokens"][iid].append((iid, n1, n2, n3, n4, metadata))
-        elif kind == 1:
-            found["prompts"][iid].append((iid, t1))
-        elif kind == 2:
-            found["tools"][iid].append((iid, t1, t2, t3, t4, flag, t5, metadata, created))
-        else:
-            found["thoughts"][iid].append((iid, t1))
+    page = session._replace(first_start=min(r.started for r in rows), last_start=max(r.started for r in rows))
+    compiler = Compiler()
+    where = page.where(compiler)
+    union = " UNION ALL BY NAME ".join(_CHILD_SELECTS)
+    sql = (
+        f'WITH rows AS MATERIALIZED (SELECT i."id", i."started_at" FROM {_I} AS i WHERE {where}) '
+        f"SELECT {_CHILD_COLUMNS} FROM ({union}) ORDER BY kind, sort_at, sort_tie"
+    )
+    wanted = {r.id for r in rows}
+    by_kind = {"token": found.tokens, "prompt": found.prompts, "tool": found.tools, "thought": found.thoughts}
+    for child in fetch_named(con, sql, compiler.params, _ChildRow):
+        if child.interception_id in wanted:
+            by_kind[child.kind][child.interception_id].append(child)
     return found
 
 
 def _session_token_metadata(con: duckdb.DuckDBPyConnection, session: _Session) -> list[str | None]:
-    """The metadata of every token row of the session's ended interceptions (decision 4)."""
-    where, params = session.where()
+    """The metadata of every token row of the session's ended interceptions (docs/decisions.md,
+    "Thread token usage")."""
+    compiler = Compiler()
+    where = session.where(compiler)
+    low, high = compiler.param(session.first_start), compiler.param(session.last_start)
     rows = con.execute(
         f'SELECT CAST(t."metadata" AS VARCHAR) FROM {ident(TOKEN_USAGES.name)} AS t '
         f'JOIN {_I} AS i ON t."interception_id" = i."id" AND t.{ident(PARENT_TIME)} = i."started_at" '
-        f"WHERE {where} AND t.{ident(PARENT_TIME)} BETWEEN $1 AND $2",
-        params,
+        f"WHERE {where} AND t.{ident(PARENT_TIME)} BETWEEN {low} AND {high}",
+        compiler.params,
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -293,7 +359,7 @@ def _flatten(value: dict[str, Any], prefix: str, totals: dict[str, int]) -> None
 
 
 def merge_token_metadata(texts: Iterable[str | None]) -> dict[str, int]:
-    """§5.6: integer leaves of every JSON-object metadata, nested keys joined with '.', summed.
+    """Integer leaves of every JSON-object metadata, nested keys joined with '.', summed.
 
     Floats, exponents, strings (even numeric ones), booleans, nulls and arrays are skipped, and so
     are rows whose metadata is NULL, empty, malformed or not an object.
@@ -312,85 +378,85 @@ def merge_token_metadata(texts: Iterable[str | None]) -> dict[str, int]:
 
 
 def sanitize_hint(hint: str) -> str:
-    """A credential hint as the threads endpoint shows it (§1.1)."""
+    """A credential hint as the threads endpoint shows it: a hint that is not a masked key
+    (at most 15 characters holding "...") is masked whole."""
     if hint == "":
         return ""
     return hint if len(hint) <= 15 and "..." in hint else "..."
 
 
-def _usage(rows: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
-    rows = list(rows)
-    return {
-        "input_tokens": sum(r[1] for r in rows),
-        "output_tokens": sum(r[2] for r in rows),
-        "cache_read_input_tokens": sum(r[3] for r in rows),
-        "cache_write_input_tokens": sum(r[4] for r in rows),
-        "metadata": merge_token_metadata(r[5] for r in rows),
-    }
+_USAGE = js.template("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens",
+                     "metadata")
+_TOOL_CALL = js.template("id", "interception_id", "provider_response_id", "server_url", "tool", "injected",
+                         "input", "metadata", "created_at")
+_THINKING = js.template("text")
+_ACTION = js.template("model", "token_usage", "tool_calls", "thinking")
+_THREAD = js.template("id", "prompt", "model", "provider", "credential_kind", "credential_hint", "started_at",
+                      "ended_at", "token_usage", "agentic_actions")
+_SESSION = js.template("id", "initiator", "providers", "models", "client", "metadata", "page_started_at",
+                       "page_ended_at", "started_at", "ended_at", "token_usage_summary", "threads")
 
 
-def _tool_call(row: tuple[Any, ...]) -> dict[str, Any]:
-    iid, tid, response_id, server_url, tool, injected, tool_input, metadata, created_at = row
-    return {"id": tid, "interception_id": iid, "provider_response_id": response_id, "server_url": server_url,
-            "tool": tool, "injected": injected, "input": tool_input,
-            "metadata": json.loads(js.metadata(metadata)), "created_at": created_at}
+def _usage_json(
+    input_tokens: int, output_tokens: int, cache_read: int, cache_write: int, metadata: dict[str, int]
+) -> str:
+    return _USAGE % (js.number(input_tokens), js.number(output_tokens), js.number(cache_read),
+                     js.number(cache_write), js.value(metadata))
 
 
-def _thread(rows: list[tuple[Any, ...]], children: dict[str, dict[str, list[tuple[Any, ...]]]]) -> dict[str, Any]:
-    root = next((r for r in rows if r[0] == r[1]), rows[0])
-    tokens, tools, thoughts = children["tokens"], children["tools"], children["thoughts"]
-    prompts = children["prompts"].get(root[0])
-    return {
-        "id": root[1],
-        "prompt": prompts[0][1] if prompts else None,
-        "model": root[2],
-        "provider": root[3],
-        "credential_kind": root[4],
-        "credential_hint": sanitize_hint(root[5]),
-        "started_at": min(r[7] for r in rows),
-        "ended_at": max(r[8] for r in rows),
-        "token_usage": _usage(t for r in rows for t in tokens.get(r[0], ())),
-        "agentic_actions": [
-            {
-                "model": r[2],
-                "token_usage": _usage(tokens.get(r[0], ())),
-                "tool_calls": [_tool_call(t) for t in tools[r[0]]],
-                "thinking": [{"text": t[1]} for t in thoughts.get(r[0], ())],
-            }
-            for r in rows
-            if tools.get(r[0])
-        ],
-    }
+def _usage(rows: Sequence[_ChildRow]) -> str:
+    return _usage_json(
+        sum(r.input_tokens or 0 for r in rows),
+        sum(r.output_tokens or 0 for r in rows),
+        sum(r.cache_read_input_tokens or 0 for r in rows),
+        sum(r.cache_write_input_tokens or 0 for r in rows),
+        merge_token_metadata(r.metadata for r in rows),
+    )
 
 
-def _response(
-    header: tuple[Any, ...],
-    rows: list[tuple[Any, ...]],
-    children: dict[str, dict[str, list[tuple[Any, ...]]]],
-    summary_metadata: dict[str, int],
-) -> dict[str, Any]:
-    (sid, user_id, username, name, avatar_url, providers, models, client, metadata, started_at, ended_at,
-     input_tokens, output_tokens, cache_read, cache_write) = header[:15]
-    threads: dict[str, list[tuple[Any, ...]]] = {}
+def _tool_call(row: _ChildRow) -> str:
+    return _TOOL_CALL % (
+        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id), js.text(row.server_url),
+        js.text(row.tool), js.flag(bool(row.injected)), js.text(row.input), js.metadata(row.metadata),
+        js.text(row.created_at),
+    )
+
+
+def _action(row: _ThreadRow, children: _Children) -> str:
+    tools = js.array(_tool_call(t) for t in children.tools[row.id])
+    thinking = js.array(_THINKING % js.text(t.content) for t in children.thoughts.get(row.id, ()))
+    return _ACTION % (js.text(row.model), _usage(children.tokens.get(row.id, ())), tools, thinking)
+
+
+def _thread(rows: list[_ThreadRow], children: _Children) -> str:
+    root = next((r for r in rows if r.id == r.thread_id), rows[0])
+    prompts = children.prompts.get(root.id)
+    tokens = [t for r in rows for t in children.tokens.get(r.id, ())]
+    actions = js.array(_action(r, children) for r in rows if children.tools.get(r.id))
+    return _THREAD % (
+        js.text(root.thread_id), js.text(prompts[0].prompt if prompts else None), js.text(root.model),
+        js.text(root.provider), js.text(root.credential_kind), js.text(sanitize_hint(root.credential_hint)),
+        js.text(min(r.started_at for r in rows)), js.text(max(r.ended_at for r in rows)), _usage(tokens), actions,
+    )
+
+
+def _document(header: _Header, rows: list[_ThreadRow], children: _Children, summary_metadata: dict[str, int]) -> str:
+    threads: dict[str, list[_ThreadRow]] = {}
     for row in rows:
-        threads.setdefault(row[1], []).append(row)
-    return {
-        "id": sid,
-        "initiator": initiator_dict(user_id, username, name, avatar_url),
-        "providers": providers,
-        "models": models,
-        "client": client or None,
-        "metadata": session_metadata(metadata),
-        "page_started_at": min((r[7] for r in rows), default=None),
-        "page_ended_at": max((r[8] for r in rows), default=None),
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "token_usage_summary": {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "cache_read_input_tokens": cache_read,
-            "cache_write_input_tokens": cache_write,
-            "metadata": summary_metadata,
-        },
-        "threads": [_thread(thread_rows, children) for thread_rows in threads.values()],
-    }
+        threads.setdefault(row.thread_id, []).append(row)
+    summary = _usage_json(header.input_tokens, header.output_tokens, header.cache_read_input_tokens,
+                          header.cache_write_input_tokens, summary_metadata)
+    return _SESSION % (
+        js.text(header.session_id),
+        js.user(header.initiator_id, header.username, header.name, header.avatar_url),
+        js.value(header.providers),
+        js.value(header.models),
+        js.text(header.client or None),
+        js.metadata_object(header.metadata),
+        js.text(min((r.started_at for r in rows), default=None)),
+        js.text(max((r.ended_at for r in rows), default=None)),
+        js.text(header.started_at),
+        js.text(header.ended_at),
+        summary,
+        js.array(_thread(thread_rows, children) for thread_rows in threads.values()),
+    )
