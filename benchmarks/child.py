@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
-_PEAK = "\nimport json as _json, resource as _resource\nprint(_json.dumps(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss))"
+_PEAK = (
+    "\nimport json as _json, resource as _resource"
+    "\nprint(_json.dumps(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss))"
+)
 
 
 def run_child(code: str, *args: str) -> dict[str, float]:

@@ -15,15 +15,15 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import generate  # noqa: E402
-from run import DATA, dataset  # noqa: E402
-
-from aibridge_store import Actor, AibridgeStoreError, Store  # noqa: E402
+import generate
+from aibridge_store import Actor, AibridgeStoreError, Store
+from run import DATA, dataset
 
 QUERIES = (
     "",
@@ -47,12 +47,12 @@ def _body(call: Callable[[], Any]) -> Any:
     return result.model_dump(mode="json") if hasattr(result, "model_dump") else result
 
 
-def _walk(first: Callable[[Any], Any], cursor: Callable[[Any], Any], pages: int) -> Iterator[Any]:
+def _walk(read: Callable[..., Any], cursor: Callable[[Any], Any], pages: int) -> Iterator[Any]:
     """Up to ``pages`` pages, each after the cursor the previous one ends with."""
     after = None
     for _ in range(pages):
         try:
-            page = first(after)
+            page = read(after_id=after)
         except AibridgeStoreError as e:
             yield {"error": e.to_response()}
             return
@@ -63,39 +63,42 @@ def _walk(first: Callable[[Any], Any], cursor: Callable[[Any], Any], pages: int)
 
 
 def cases(store: Store) -> Iterator[tuple[str, Any]]:
-    admin = None
     members = [Actor.member(str(store.list_interceptions(limit=1).results[0].initiator.id))]
-    for actor_name, actor in [("admin", admin)] + [(f"member{i}", a) for i, a in enumerate(members)]:
+    for actor_name, actor in [("admin", None)] + [(f"member{i}", a) for i, a in enumerate(members)]:
         for q in QUERIES:
-            yield f"{actor_name} interceptions {q!r}", _body(lambda: store.list_interceptions(q, actor=actor))
-            yield (f"{actor_name} interceptions offset {q!r}",
-                   _body(lambda: store.list_interceptions(q, limit=7, offset=5000, actor=actor)))
-            walk = _walk(
-                lambda after: store.list_interceptions(q, limit=37, after_id=after, actor=actor),
-                lambda page: page.results[-1].id if page.results else None,
-                5,
-            )
-            for n, body in enumerate(walk):
-                yield f"{actor_name} interceptions walk {n} {q!r}", body
-            if "initiator" in q:
-                continue
-            yield f"{actor_name} sessions {q!r}", _body(lambda: store.list_sessions(q, actor=actor))
-            yield (f"{actor_name} sessions offset {q!r}",
-                   _body(lambda: store.list_sessions(q, limit=9, offset=40, actor=actor)))
+            yield from _listing_cases(store, actor_name, actor, q)
         yield f"{actor_name} models", store.list_models(actor=actor)
         yield f"{actor_name} models gpt", store.list_models("gpt", actor=actor)
         yield f"{actor_name} clients", store.list_clients(actor=actor)
         sessions = store.list_sessions(limit=25, actor=actor).sessions
         for session in sessions:
             walk = _walk(
-                lambda after, sid=session.id: store.get_session_threads(sid, limit=7, after_id=after, actor=actor),
+                partial(store.get_session_threads, session.id, limit=7, actor=actor),
                 lambda page: page.threads[-1].id if page.threads else None,
                 4,
             )
             for n, body in enumerate(walk):
                 yield f"{actor_name} threads {session.id} {n}", body
         biggest = max(sessions, key=lambda s: s.threads)
-        yield f"{actor_name} threads biggest", _body(lambda: store.get_session_threads(biggest.id, limit=200, actor=actor))
+        threads = partial(store.get_session_threads, biggest.id, limit=200, actor=actor)
+        yield f"{actor_name} threads biggest", _body(threads)
+
+
+def _listing_cases(store: Store, actor_name: str, actor: Actor | None, q: str) -> Iterator[tuple[str, Any]]:
+    yield f"{actor_name} interceptions {q!r}", _body(partial(store.list_interceptions, q, actor=actor))
+    offset = partial(store.list_interceptions, q, limit=7, offset=5000, actor=actor)
+    yield f"{actor_name} interceptions offset {q!r}", _body(offset)
+    walk = _walk(
+        partial(store.list_interceptions, q, limit=37, actor=actor),
+        lambda page: page.results[-1].id if page.results else None,
+        5,
+    )
+    for n, body in enumerate(walk):
+        yield f"{actor_name} interceptions walk {n} {q!r}", body
+    if "initiator" in q:
+        return
+    yield f"{actor_name} sessions {q!r}", _body(partial(store.list_sessions, q, actor=actor))
+    yield f"{actor_name} sessions offset {q!r}", _body(partial(store.list_sessions, q, limit=9, offset=40, actor=actor))
 
 
 def _data(interceptions: int, fmt: str, seed: int) -> Path:

@@ -175,7 +175,8 @@ def build(con: duckdb.DuckDBPyConnection, interceptions: int, seed: int) -> None
                i.id AS interception_id,
                'msg_' || substr(md5('m' || i.idx), 1, 24) AS provider_response_id,
                CASE WHEN hash(i.idx, r.range, 'inj') % 4 = 0 THEN 'https://mcp.example.com/' END AS server_url,
-               (['Bash', 'Read', 'Edit', 'Grep', 'bmcp_github_search'])[CAST(1 + hash(i.idx, r.range, 'tool') % 5 AS BIGINT)] AS tool,
+               (['Bash', 'Read', 'Edit', 'Grep', 'bmcp_github_search'])
+                   [CAST(1 + hash(i.idx, r.range, 'tool') % 5 AS BIGINT)] AS tool,
                '{{"command":"ls -la","path":"src/' || (i.idx % 50) || '"}}' AS input,
                hash(i.idx, r.range, 'inj') % 4 = 0 AS injected,
                CASE WHEN hash(i.idx, r.range, 'inj') % 4 = 0 AND hash(i.idx, r.range, 'err') % 5 = 0
@@ -195,14 +196,20 @@ def build(con: duckdb.DuckDBPyConnection, interceptions: int, seed: int) -> None
         FROM aibridge_interceptions i, range(CAST(hash(i.idx, 'nthink') % 3 AS BIGINT)) r
         WHERE i.provider = 'anthropic'
     """)
-    con.execute("""ALTER TABLE aibridge_interceptions DROP COLUMN idx; ALTER TABLE aibridge_interceptions DROP COLUMN root_idx;
-                   ALTER TABLE aibridge_interceptions DROP COLUMN started_us; ALTER TABLE aibridge_interceptions DROP COLUMN duration_us""")
+    for column in ("idx", "root_idx", "started_us", "duration_us"):
+        con.execute(f"ALTER TABLE aibridge_interceptions DROP COLUMN {column}")
     for name in ("skel", "providers", "clients"):
         con.unregister(name)
 
 
-TABLES = ["users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
-          "aibridge_tool_usages", "aibridge_model_thoughts"]
+TABLES = [
+    "users",
+    "aibridge_interceptions",
+    "aibridge_token_usages",
+    "aibridge_user_prompts",
+    "aibridge_tool_usages",
+    "aibridge_model_thoughts",
+]
 
 
 def _pg_text(con: duckdb.DuckDBPyConnection, table: str) -> str:
@@ -211,7 +218,8 @@ def _pg_text(con: duckdb.DuckDBPyConnection, table: str) -> str:
     parts = []
     for name, dtype, *_ in columns:
         if dtype.startswith("TIMESTAMP"):
-            expr = (f"CASE WHEN {name} IS NULL THEN NULL ELSE rtrim(rtrim(strftime({name}, '%Y-%m-%d %H:%M:%S.%f'), '0'), '.') || '+00' END")
+            text = f"rtrim(rtrim(strftime({name}, '%Y-%m-%d %H:%M:%S.%f'), '0'), '.') || '+00'"
+            expr = f"CASE WHEN {name} IS NULL THEN NULL ELSE {text} END"
         elif dtype == "BOOLEAN":
             expr = f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} THEN 't' ELSE 'f' END"
         else:
@@ -298,8 +306,10 @@ def write_log(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "coderd.log"
     ts = _go_time("moment + INTERVAL 3 MILLISECOND")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE log_records AS SELECT moment, record, row_number() OVER (ORDER BY moment) AS n "
-                f"FROM ({_log_records(con)})")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE log_records AS SELECT moment, record, row_number() OVER (ORDER BY moment) AS n "
+        f"FROM ({_log_records(con)})"
+    )
     query = (
         f"SELECT line FROM (SELECT n * 2 AS k, {_ENVELOPE.replace('{ts}', ts)} AS line FROM log_records "
         f"UNION ALL SELECT n * 2 + 1, {_OTHER.replace('{ts}', ts)} FROM log_records WHERE n % 10 = 0) ORDER BY k"
@@ -334,8 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     paths = generate(args.out, args.interceptions, args.seed, args.format)
     size = sum(p.stat().st_size for p in paths)
-    print(f"wrote {len(paths)} files, {size / 1e6:.1f} MB, to {args.out} in {time.perf_counter() - started:.1f} s",
-          file=sys.stderr)
+    print(
+        f"wrote {len(paths)} files, {size / 1e6:.1f} MB, to {args.out} in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

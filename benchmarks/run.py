@@ -128,7 +128,9 @@ def session_cases(store: Store) -> dict[str, Callable[[], object]]:
     size = max(1, min(100, store.list_sessions(limit=1).count // 3))  # tiny datasets still have a page 3
     first = store.list_sessions(limit=size)
     third_cursor = store.list_sessions(limit=size, after_session_id=first.sessions[-1].id).sessions[-1].id
-    model = con.execute("SELECT model FROM aibridge_interceptions GROUP BY ALL ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    model = con.execute(
+        "SELECT model FROM aibridge_interceptions GROUP BY ALL ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
     largest = con.execute("SELECT session_id FROM aibridge_session_rollup ORDER BY threads DESC LIMIT 1").fetchone()[0]
     return {
         "sessions first page": lambda: store.list_sessions(limit=100),
@@ -178,14 +180,16 @@ def bench_incremental(db: Path, data: Path) -> dict[str, float]:
         figures["re-import (unchanged)"] = time.perf_counter() - started
         ending = con.sql(
             "SELECT * EXCLUDE (session_id, last_prompt_at) REPLACE (started_at + INTERVAL 90 SECOND AS ended_at) "
-            "FROM aibridge_interceptions WHERE ended_at IS NULL").to_arrow_table()
+            "FROM aibridge_interceptions WHERE ended_at IS NULL"
+        ).to_arrow_table()
         started = time.perf_counter()
         store.import_arrow("aibridge_interceptions", ending)
         figures[f"{ending.num_rows:,} in-flight interceptions end"] = time.perf_counter() - started
         late = con.sql(
             "SELECT md5('late' || id)::UUID AS id, id AS interception_id, 'msg_late' AS provider_response_id, "
             "7 AS input_tokens, 3 AS output_tokens, '{}' AS metadata, ended_at AS created_at "
-            "FROM aibridge_interceptions WHERE ended_at IS NOT NULL USING SAMPLE 10000 ROWS").to_arrow_table()
+            "FROM aibridge_interceptions WHERE ended_at IS NOT NULL USING SAMPLE 10000 ROWS"
+        ).to_arrow_table()
         started = time.perf_counter()
         store.import_arrow("aibridge_token_usages", pa.Table.from_batches(late.to_batches(), late.schema))
         figures[f"{late.num_rows:,} late token usages"] = time.perf_counter() - started
@@ -193,8 +197,9 @@ def bench_incremental(db: Path, data: Path) -> dict[str, float]:
     return figures
 
 
-_BARE_PAGE = ('SELECT * FROM aibridge_interceptions WHERE ended_at IS NOT NULL '
-              'ORDER BY started_at DESC, id DESC LIMIT 100')
+_BARE_PAGE = (
+    'SELECT * FROM aibridge_interceptions WHERE ended_at IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 100'
+)
 
 
 def bench_reads(db: Path, repeat: int) -> dict[str, dict[str, float]]:
@@ -203,8 +208,12 @@ def bench_reads(db: Path, repeat: int) -> dict[str, dict[str, float]]:
         baseline, _ = _time(lambda: store.connection.execute(_BARE_PAGE).fetchall(), repeat)
         for name, fn in {**read_cases(store), **session_cases(store)}.items():
             median, spread = _time(fn, repeat)
-            results[name] = {"median_ms": median, "spread_ms": spread, "baseline_ms": baseline,
-                             "ratio": median / baseline}
+            results[name] = {
+                "median_ms": median,
+                "spread_ms": spread,
+                "baseline_ms": baseline,
+                "ratio": median / baseline,
+            }
     return results
 
 
@@ -226,19 +235,25 @@ def main(argv: list[str] | None = None) -> int:
                 data = dataset(size, fmt, args.seed, args.data_dir)
                 figures = bench_import(data, work, args.import_repeat)
                 report[f"import {fmt} {size}"] = figures
-                print(f"\n== import {fmt}, {size:,} interceptions ({figures['rows']:,.0f} rows in all tables, "
-                      f"{sum(p.stat().st_size for p in data.iterdir()) / 1e6:,.0f} MB)")
-                print(f"   {figures['seconds']:.2f} s  {figures['rows_per_s']:,.0f} rows/s  peak RSS "
-                      f"{figures['peak_rss_mb']:,.0f} MB  | DuckDB bare load {figures['baseline_seconds']:.2f} s  "
-                      f"ratio {figures['ratio']:.2f}")
+                print(
+                    f"\n== import {fmt}, {size:,} interceptions ({figures['rows']:,.0f} rows in all tables, "
+                    f"{sum(p.stat().st_size for p in data.iterdir()) / 1e6:,.0f} MB)"
+                )
+                print(
+                    f"   {figures['seconds']:.2f} s  {figures['rows_per_s']:,.0f} rows/s  peak RSS "
+                    f"{figures['peak_rss_mb']:,.0f} MB  | DuckDB bare load {figures['baseline_seconds']:.2f} s  "
+                    f"ratio {figures['ratio']:.2f}"
+                )
             db = next(work.glob("ours-*.duckdb"))
             reads_report = bench_reads(db, args.repeat)
             report[f"reads {size}"] = reads_report
             print(f"\n== reads, {size:,} interceptions, median of {args.repeat} after a warm-up (ms)")
             print(f"   {'case':<32}{'median ms':>10}{'spread ms':>11}{'bare SQL ms':>12}{'ratio':>7}")
             for name, r in reads_report.items():
-                print(f"   {name:<32}{r['median_ms']:>10.2f}{r['spread_ms']:>11.2f}{r['baseline_ms']:>12.2f}"
-                      f"{r['ratio']:>7.1f}")
+                print(
+                    f"   {name:<32}{r['median_ms']:>10.2f}{r['spread_ms']:>11.2f}{r['baseline_ms']:>12.2f}"
+                    f"{r['ratio']:>7.1f}"
+                )
             incremental = bench_incremental(db, dataset(size, args.formats[0], args.seed, args.data_dir))
             report[f"incremental {size}"] = incremental
             print(f"\n== incremental imports into the {size:,}-interception store (seconds)")

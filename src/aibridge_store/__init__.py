@@ -8,6 +8,9 @@ and read them back as Coder's API would answer with :meth:`Store.list_intercepti
 
 from ._auth import Actor
 from ._ingest.postgres import DATABASE_SCHEMES
+from ._load import ImportSummary, TableCounts
+from ._query import parse_query
+from ._store import Store
 from .errors import (
     AibridgeStoreError,
     ImportDataError,
@@ -20,7 +23,6 @@ from .errors import (
     StorageError,
     Validation,
 )
-from ._load import ImportSummary, TableCounts
 from .models import (
     AgenticAction,
     Interception,
@@ -38,8 +40,6 @@ from .models import (
     ToolUsage,
     UserPrompt,
 )
-from ._query import parse_query
-from ._store import Store
 
 __version__ = "0.1.0"
 

@@ -182,7 +182,9 @@ TOKEN_USAGES = _child_table(
             not_null=True,
             default=_cache_from_metadata("cache_read_input", "input_cached", "prompt_cached"),
         ),
-        Column("cache_write_input_tokens", Kind.COUNT, not_null=True, default=_cache_from_metadata("cache_creation_input")),
+        Column(
+            "cache_write_input_tokens", Kind.COUNT, not_null=True, default=_cache_from_metadata("cache_creation_input")
+        ),
     ),
 )
 
@@ -211,8 +213,12 @@ TOOL_USAGES = _child_table(
 
 MODEL_THOUGHTS = _child_table(
     "aibridge_model_thoughts",
-    (_INTERCEPTION_ID, Column("content", Kind.TEXT, required=True), _METADATA,
-     Column("created_at", Kind.TIMESTAMPTZ, required=True)),
+    (
+        _INTERCEPTION_ID,
+        Column("content", Kind.TEXT, required=True),
+        _METADATA,
+        Column("created_at", Kind.TIMESTAMPTZ, required=True),
+    ),
     # No id in Coder's table: a thought is the same thought when all three agree.
     key=("interception_id", "created_at", "content"),
 )
@@ -231,8 +237,7 @@ USERS = Table(
 )
 
 TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (INTERCEPTIONS, TOKEN_USAGES, USER_PROMPTS, TOOL_USAGES, MODEL_THOUGHTS, USERS)
+    t.name: t for t in (INTERCEPTIONS, TOKEN_USAGES, USER_PROMPTS, TOOL_USAGES, MODEL_THOUGHTS, USERS)
 }
 """Every table of the store, by name, in the order imports apply them."""
 
@@ -307,9 +312,7 @@ def ident(name: str) -> str:
 
 def ddl_statements() -> list[str]:
     """Every statement that creates the store's tables and indexes (idempotent)."""
-    statements = [
-        f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)'
-    ]
+    statements = [f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)']
     statements += [table.ddl() for table in TABLES.values()]
     statements += [table.ddl() for table in LOG_TABLES]
     statements += list(DERIVED_DDL)
@@ -326,8 +329,11 @@ def upgrade_statements(version: int) -> list[str]:
     statements = []
     if version < 2:
         # DuckDB alters no table that an index depends on: drop it, ddl_statements() recreates it.
-        statements += [f"DROP INDEX IF EXISTS {ident(name)}" for name, table, _ in INDEXES if table == INTERCEPTIONS.name]
+        statements += [
+            f"DROP INDEX IF EXISTS {ident(name)}" for name, table, _ in INDEXES if table == INTERCEPTIONS.name
+        ]
         statements.append(
-            f"ALTER TABLE {ident(INTERCEPTIONS.name)} ADD COLUMN IF NOT EXISTS {ident(ORIGIN)} BIGINT DEFAULT {FROM_TABLE}"
+            f"ALTER TABLE {ident(INTERCEPTIONS.name)} "
+            f"ADD COLUMN IF NOT EXISTS {ident(ORIGIN)} BIGINT DEFAULT {FROM_TABLE}"
         )
     return statements

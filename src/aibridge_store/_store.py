@@ -23,7 +23,6 @@ from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, ident, upgrade_
 from .errors import SchemaVersionError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads
 
-
 ROW_GROUP_SIZE = 8192
 """Rows per row group. Smaller than DuckDB's default (122,880) so that zone maps let a page read
 touch a few thousand rows instead of a hundred thousand (see benchmarks/README.md)."""
@@ -308,7 +307,6 @@ class Store:
         self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
     ) -> list[str]:
         """Distinct models of ended interceptions, sorted; ``q`` is a prefix (``model:`` or bare)."""
-        from ._reads.catalog import list_catalog
 
         with self._reading() as con:
             return list_catalog(con, MODELS_SEARCH, q, limit=limit, offset=offset, actor=actor)
@@ -317,7 +315,6 @@ class Store:
         self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
     ) -> list[str]:
         """Distinct clients of ended interceptions (a missing client is "Unknown"), sorted."""
-        from ._reads.catalog import list_catalog
 
         with self._reading() as con:
             return list_catalog(con, CLIENTS_SEARCH, q, limit=limit, offset=offset, actor=actor)

@@ -7,8 +7,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TextIO, TypeAlias
 
 from . import DATABASE_SCHEMES, ImportSummary, Store, TableCounts
 from .errors import AibridgeStoreError
@@ -41,7 +41,9 @@ class _ProgressBar:
             fraction = done / total
             width = 30
             filled = int(fraction * width)
-            line = f"[{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} {amount} of {total / scale:,.1f} {self.unit}"
+            line = (
+                f"[{'#' * filled}{'.' * (width - filled)}] {fraction:6.1%} {amount} of {total / scale:,.1f} {self.unit}"
+            )
         else:
             line = f"{amount} read"
         self.stream.write(f"\r{line}  {rate:,.1f} {self.unit}/s")
@@ -53,7 +55,7 @@ class _ProgressBar:
             self.stream.flush()
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Collection[int] = ()) -> str:
     cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
@@ -90,9 +92,15 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
         for reason, n in report.passed_over.items():
             text.append(f"  passed over: {reason}: {n}")
         text.append("")
-    rows = [(name, *_counts(c)) for name, c in summary.tables.items() if not ImportSummary.is_bookkeeping(name)]
-    rows.append(("total", *(sum(row[i] for row in rows) for i in range(1, 5))))  # type: ignore[misc]
-    text.append(_table(("all sources", *_COUNT_HEADERS), rows, right={1, 2, 3, 4}))
+    totals: list[tuple[object, ...]] = [
+        (name, *_counts(c)) for name, c in summary.tables.items() if not ImportSummary.is_bookkeeping(name)
+    ]
+    total = TableCounts()
+    for name, counts in summary.tables.items():
+        if not ImportSummary.is_bookkeeping(name):
+            total.add(counts)
+    totals.append(("total", *_counts(total)))
+    text.append(_table(("all sources", *_COUNT_HEADERS), totals, right={1, 2, 3, 4}))
     text.append(f"{len(summary.reports)} source(s) imported in {seconds:.2f} s")
     for path in summary.skipped:
         text.append(f"skipped (neither a table export nor a coderd log): {path}")
@@ -127,18 +135,20 @@ def render_interceptions(page: InterceptionsPage, offset: int) -> str:
         tokens_in = sum(t.input_tokens for t in i.token_usages)
         tokens_out = sum(t.output_tokens for t in i.token_usages)
         prompt = i.user_prompts[-1].prompt if i.user_prompts else ""
-        rows.append((
-            go_time_text(i.started_at),
-            str(i.id),
-            i.initiator.username or str(i.initiator.id)[:8],
-            i.provider_name,
-            i.model,
-            i.client if i.client is not None else "-",
-            tokens_in,
-            tokens_out,
-            len(i.tool_usages),
-            _short(prompt, 40),
-        ))
+        rows.append(
+            (
+                go_time_text(i.started_at),
+                str(i.id),
+                i.initiator.username or str(i.initiator.id)[:8],
+                i.provider_name,
+                i.model,
+                i.client if i.client is not None else "-",
+                tokens_in,
+                tokens_out,
+                len(i.tool_usages),
+                _short(prompt, 40),
+            )
+        )
     table = _table(
         ("started_at", "id", "initiator", "provider", "model", "client", "in", "out", "tools", "prompt"),
         rows,
@@ -195,14 +205,22 @@ def render_threads(page: SessionThreads) -> str:
         )
         for t in page.threads
     ]
-    table = _table(("started_at", "thread", "model", "actions", "tools", "in", "out", "prompt"), rows, right={3, 4, 5, 6})
+    table = _table(
+        ("started_at", "thread", "model", "actions", "tools", "in", "out", "prompt"), rows, right={3, 4, 5, 6}
+    )
     footer = f"\n{len(page.threads)} thread(s)"
     if page.threads:
         footer += f"; next: --after-id {page.threads[-1].id}"
     return "\n".join(head) + table + footer
 
 
-def _listing(commands: Any, name: str, summary: str, query_help: str, cursor: str = "") -> argparse.ArgumentParser:
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What ``add_subparsers`` returns (argparse names no public type for it)."""
+
+
+def _listing(
+    commands: _Commands, name: str, summary: str, query_help: str, cursor: str = ""
+) -> argparse.ArgumentParser:
     """A paged read command: -q, --limit, --offset and --json."""
     command = commands.add_parser(name, help=summary)
     command.add_argument("-q", "--query", default="", help=query_help)
@@ -231,11 +249,21 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="PATH|URL")
     imp.add_argument("--full", action="store_true", help="read a database whole, not only what changed since last time")
     imp.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    lst = _listing(commands, "interceptions", "list interceptions, newest first",
-                   'search, e.g. \'provider:anthropic model:"gpt-5"\'', "--after-id")
+    lst = _listing(
+        commands,
+        "interceptions",
+        "list interceptions, newest first",
+        'search, e.g. \'provider:anthropic model:"gpt-5"\'',
+        "--after-id",
+    )
     lst.add_argument("--after-id", default=None, help="cursor: the last id of the previous page")
-    ses = _listing(commands, "sessions", "list sessions, most recently active first",
-                   'search, e.g. \'client:"Claude Code" model:gpt-5\'', "--after-session-id")
+    ses = _listing(
+        commands,
+        "sessions",
+        "list sessions, most recently active first",
+        'search, e.g. \'client:"Claude Code" model:gpt-5\'',
+        "--after-session-id",
+    )
     ses.add_argument("--after-session-id", default=None, help="cursor: the last session id of the previous page")
     one = commands.add_parser("session", help="one session's threads, oldest first")
     one.add_argument("session_id", help="a session id, or the id of any interception in the session")

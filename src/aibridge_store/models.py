@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
-from ._gocompat import go_metadata, go_time_text
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -16,6 +15,7 @@ from pydantic import (
     model_serializer,
 )
 
+from ._gocompat import go_metadata, go_time_text
 
 Timestamp = Annotated[datetime, PlainSerializer(go_time_text, return_type=str, when_used="json")]
 Metadata = Annotated[dict[str, Any], AfterValidator(go_metadata)]
@@ -98,11 +98,11 @@ class _OmitsEmpty(_Model):
 
     @model_serializer(mode="wrap")
     def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         for key in self._omit_if_none:
             if data.get(key) is None:
                 data.pop(key, None)
-        return data  # type: ignore[no-any-return]
+        return data
 
 
 class TokenUsageSummary(_Model):

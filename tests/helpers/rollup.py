@@ -19,7 +19,7 @@ ROLLUP_COLUMNS = (
 def _rows(store: Store, sql: str) -> list[dict[str, Any]]:
     cursor = store.connection.execute(sql)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def expected_rollup(store: Store) -> list[tuple[Any, ...]]:

@@ -4,8 +4,8 @@ same store as importing them all at once, in order (issue #4, input-formats §1.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import Store
+from tests.helpers.logrecords import end, envelope, other_line, prompt, start, thought, token, tool
 from tests.helpers.rollup import expected_rollup, stored_rollup
 from tests.helpers.rows import USER_A, USER_B, uid
-from tests.helpers.logrecords import end, envelope, other_line, prompt, start, thought, token, tool
 
 STATE_TABLES = (
     "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages",
@@ -142,7 +142,7 @@ def test_any_order_duplication_and_split_gives_the_same_store(data: st.DataObjec
     imports = data.draw(st.integers(1, 4), label="imports")
     cuts = sorted(data.draw(st.lists(st.integers(0, len(shuffled)), min_size=imports - 1, max_size=imports - 1),
                             label="cuts"))
-    pieces = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)])]
+    pieces = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
     with tempfile.TemporaryDirectory() as tmp, Store.open() as store:
         for n, piece in enumerate(pieces):
             files = data.draw(st.integers(1, 2), label="files in this import")

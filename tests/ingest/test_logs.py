@@ -15,7 +15,6 @@ import pytest
 
 from aibridge_store import ImportDataError, Store
 from aibridge_store._ingest import open_stdin
-from tests.helpers.rows import USER_A, USER_B, uid
 from tests.helpers.logrecords import (
     NIL,
     cri,
@@ -29,6 +28,7 @@ from tests.helpers.logrecords import (
     token,
     tool,
 )
+from tests.helpers.rows import USER_A, USER_B, uid
 
 INTERCEPTIONS = "aibridge_interceptions"
 

@@ -11,9 +11,9 @@ import pytest
 
 from aibridge_store import ImportDataError, Store
 from aibridge_store._ingest.postgres import redact
-from tests.helpers.rows import USER_A, USER_B, uid
 from tests.helpers.logrecords import end, envelope, start
 from tests.helpers.postgres import coder_db, execute  # noqa: F401 - the fixture
+from tests.helpers.rows import USER_A, USER_B, uid
 
 TABLES = ("aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages",
           "aibridge_model_thoughts", "users")

@@ -78,7 +78,7 @@ def test_user_values_never_appear_in_sql(value: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(keys=st.lists(st.sampled_from(KEYS), max_size=6), values=st.lists(value_text, max_size=6))
 def test_key_value_queries_compile_or_raise_query_error(keys: list[str], values: list[str]) -> None:
-    text = " ".join(f'{k}:"{v}"' for k, v in zip(keys, values))
+    text = " ".join(f'{k}:"{v}"' for k, v in zip(keys, values, strict=False))  # as many terms as the shorter list
     for endpoint in ENDPOINTS.values():
         try:
             compile_query_filters(text, endpoint, CONTEXT)

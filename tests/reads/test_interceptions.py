@@ -258,7 +258,7 @@ def test_children_of_a_page_are_fetched_with_one_select_per_child_table() -> Non
     for ids in (None, [str(uid(1))]):
         statements = reads.children_sql(Compiler(), (0, 1), ids)
         assert len(statements) == 3
-        for table, sql in zip(("aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages"), statements):
+        for table, sql in zip(("aibridge_token_usages", "aibridge_user_prompts", "aibridge_tool_usages"), statements, strict=True):
             assert sql.count("FROM") == 1 and f'FROM "{table}"' in sql
             assert ("string_split" in sql) == (ids is not None)
 

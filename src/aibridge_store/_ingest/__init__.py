@@ -12,12 +12,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import TABLES, Table
+from ..errors import ImportDataError
 from .apijson import api_json_sources, read_api_json
 from .arrow import read_arrow
 from .base import ROW, Progress, Source, file_size, open_input, stem_of
@@ -28,7 +28,7 @@ from .pgcsv import read_csv
 from .pgdump import read_dump
 
 __all__ = [
-    "ROW", "STDIN", "LogFile", "PlannedFile", "Source", "open_file", "open_log", "open_stdin", "plan_path",
+    "ROW", "STDIN", "LogFile", "PlannedFile", "Progress", "Source", "open_file", "open_log", "open_stdin", "plan_path",
     "read_arrow",
 ]
 
@@ -124,8 +124,12 @@ def open_file(
     yield readers[entry.format](entry.path, entry.table, progress)
 
 
-def _blocks(stream: BinaryIO | object) -> Iterator[bytes]:
-    while block := stream.read(_BLOCK_BYTES):  # type: ignore[attr-defined]
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _blocks(stream: _Readable) -> Iterator[bytes]:
+    while block := stream.read(_BLOCK_BYTES):
         yield block
 
 
@@ -149,11 +153,11 @@ def open_stdin(
     """Standard input: a coderd log (plain, gzip or zstd), or a saved API response."""
     raw = stream if stream is not None else sys.stdin.buffer
     name = "standard input"
-    reader: object = raw
+    reader: _Readable = raw
     magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     if magic.startswith(_GZIP) or magic.startswith(_ZSTD):
         reader = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "gzip" if magic.startswith(_GZIP) else "zstd")
-    head = reader.read(_HEAD_BYTES)  # type: ignore[attr-defined]
+    head = reader.read(_HEAD_BYTES)
     if progress is not None:
         progress(len(head))
     wrapper = sniff(head, name)

@@ -23,8 +23,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import INTERCEPTIONS, TABLES, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, Table
+from ..errors import ImportDataError
 from .base import ROW, Progress, Source, open_input
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import Table
+from ..errors import ImportDataError
 from .base import Source, canonical_columns, numbered, numbered_schema
 
 

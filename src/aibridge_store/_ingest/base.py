@@ -9,12 +9,12 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import Table
+from ..errors import ImportDataError
 
 T = TypeVar("T")
 
@@ -84,15 +84,15 @@ def numbered_schema(schema: pa.Schema, rename: dict[str, str]) -> pa.Schema:
 class _CountingFile(io.RawIOBase):
     """A read-only file that reports how many bytes were read from it."""
 
-    def __init__(self, raw: BinaryIO, progress: Progress | None) -> None:
+    def __init__(self, raw: io.BufferedReader, progress: Progress | None) -> None:
         self._raw = raw
         self._progress = progress
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
         if n and self._progress is not None:
             self._progress(n)
         return n or 0
@@ -112,7 +112,7 @@ def open_input(path: Path, progress: Progress | None = None) -> pa.NativeFile:
     if compression and not pa.Codec.is_available(compression):
         raise ImportDataError(f"this pyarrow build cannot read {compression} files", source=str(path))
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the returned stream
+        raw = open(path, "rb")
     except OSError as e:
         raise ImportDataError(f"cannot open: {e.strerror or e}", source=str(path)) from e
     counted = io.BufferedReader(_CountingFile(raw, progress), buffer_size=1 << 20)
@@ -173,7 +173,7 @@ def prefetched(items: Iterator[T], depth: int = 8) -> Iterator[T]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield cast(T, item)
     finally:
         stop.set()
         worker.join()

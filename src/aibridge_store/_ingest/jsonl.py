@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import Kind, Table
+from ..errors import ImportDataError
 from .base import ROW, Progress, Source, canonical_columns, open_input
 
 BATCH_ROWS = 1 << 16

@@ -198,7 +198,7 @@ def _utf8(name: str, texts: pa.Array, rows: pa.Array) -> pa.Array:
     try:
         return pc.cast(texts, pa.large_string(), memory_pool=_POOL)
     except pa.ArrowInvalid:
-        for row, text in zip(rows.to_pylist(), texts.to_pylist()):
+        for row, text in zip(rows.to_pylist(), texts.to_pylist(), strict=True):
             try:
                 text.decode("utf-8")
             except UnicodeDecodeError as e:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import ImportDataError
 from .._schema import Table
+from ..errors import ImportDataError
 from .base import (
     Progress,
     Source,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import ImportDataError
 from .._schema import Table
+from ..errors import ImportDataError
 from .base import (
     Progress,
     Source,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import TABLES
+from ..errors import ImportDataError
 from .base import ROW, Progress, Source, canonical_columns, open_input
 
 BATCH_ROWS = 1 << 16

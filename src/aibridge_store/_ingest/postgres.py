@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from ..errors import ImportDataError
 from .._schema import TABLES, Kind, Table, ident
+from ..errors import ImportDataError
 from .base import Source, canonical_columns, numbered, numbered_schema
 
 _XID_SPACE = 1 << 32

@@ -40,7 +40,8 @@ def _ends(run: ImportRun) -> None:
         f'WHERE i."id" = e."interception_id" AND i."ended_at" IS NULL'
     )
     run.execute(
-        f'DELETE FROM {ident(LOG_ENDS.name)} WHERE "interception_id" IN (SELECT "id" FROM {_I} WHERE "ended_at" IS NOT NULL)'
+        f'DELETE FROM {ident(LOG_ENDS.name)} '
+        f'WHERE "interception_id" IN (SELECT "id" FROM {_I} WHERE "ended_at" IS NOT NULL)'
     )
 
 
@@ -52,14 +53,16 @@ def _lineage(run: ImportRun) -> None:
 CREATE OR REPLACE TEMP TABLE {run.links} AS
 WITH child AS (
     SELECT l."interception_id" AS id, min(l."correlating_tool_call_id") AS call
-    FROM {ident(LOG_LINEAGE.name)} AS l JOIN {_I} AS i ON i."id" = l."interception_id" AND i.{ident(ORIGIN)} = {FROM_LOG}
+    FROM {ident(LOG_LINEAGE.name)} AS l
+    JOIN {_I} AS i ON i."id" = l."interception_id" AND i.{ident(ORIGIN)} = {FROM_LOG}
     GROUP BY ALL
 ),
 calls AS (
     SELECT "provider_tool_call_id" AS call, arg_max("interception_id", ("created_at", "interception_id")) AS parent
     FROM {tools} WHERE "provider_tool_call_id" IN (SELECT call FROM child) GROUP BY ALL
 )
-SELECT c.id, CASE WHEN p.parent <> c.id THEN p.parent END AS parent FROM child AS c LEFT JOIN calls AS p ON p.call = c.call
+SELECT c.id, CASE WHEN p.parent <> c.id THEN p.parent END AS parent
+FROM child AS c LEFT JOIN calls AS p ON p.call = c.call
 """)
     run.execute(f"""
 CREATE OR REPLACE TEMP TABLE {run.links} AS

@@ -144,10 +144,10 @@ def _slice(first: pa.RecordBatch, batches: Iterator[pa.RecordBatch]) -> Iterator
 
 def _count(run: ImportRun, report: LogReport) -> None:
     known = ", ".join(f"'{t}'" for t in RECORD_TYPES)
-    records, malformed, first = run.execute(
+    records, malformed, first = run.row(
         f"SELECT count(*) FILTER (WHERE record AND record_type IN ({known})), "
         f"count(*) FILTER (WHERE NOT ok), min({ident(ROW)}) FILTER (WHERE NOT ok) FROM {run.log}"
-    ).fetchone()  # type: ignore[misc]
+    )
     report.records += records
     report.malformed += malformed
     if first is not None and report.first_malformed is None:

@@ -80,7 +80,7 @@ def merge_source(run: ImportRun, source: Staged) -> TableCounts:
         run.touch(f'SELECT "id" FROM {run.stage}')
     elif "interception_id" in source.table.column_index:
         run.touch(f'SELECT "interception_id" FROM {run.stage}')
-    staged = run.scalar(f"SELECT count(*) FROM {run.stage}")
+    staged = run.number(f"SELECT count(*) FROM {run.stage}")
     _find_existing(run, source.table)
     if source.insert_only:
         counts = _merge_insert_only(run, source.table, source)
@@ -106,12 +106,13 @@ def _drop_duplicates(run: ImportRun, table: Table, prefer: str) -> str:
         f"CREATE OR REPLACE TEMP TABLE {run.duplicate_keys} AS "
         f"SELECT {keys} FROM {run.stage} GROUP BY ALL HAVING count(*) > 1"
     )
-    if not run.scalar(f"SELECT count(*) FROM {run.duplicate_keys}"):
+    if not run.number(f"SELECT count(*) FROM {run.duplicate_keys}"):
         return "TRUE"
     run.execute(
         f"CREATE OR REPLACE TEMP TABLE {run.losers} AS SELECT {ident(ROW)} FROM ("
         f"SELECT s.{ident(ROW)}, row_number() OVER (PARTITION BY {', '.join('s.' + ident(k) for k in table.key)} "
-        f"ORDER BY {prefer}) AS n FROM {run.stage} AS s SEMI JOIN {run.duplicate_keys} AS d ON {_key_match(table, 's', 'd')}"
+        f"ORDER BY {prefer}) AS n "
+        f"FROM {run.stage} AS s SEMI JOIN {run.duplicate_keys} AS d ON {_key_match(table, 's', 'd')}"
         f") WHERE n > 1"
     )
     return f"s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {run.losers})"
@@ -125,7 +126,7 @@ def _find_existing(run: ImportRun, table: Table) -> int:
         f"CREATE OR REPLACE TEMP TABLE {run.existing} AS SELECT DISTINCT {keys} FROM {run.stage} AS s "
         f"SEMI JOIN {ident(table.name)} AS t ON {_key_match(table, 't', 's')}"
     )
-    return run.scalar(f"SELECT count(*) FROM {run.existing}")
+    return run.number(f"SELECT count(*) FROM {run.existing}")
 
 
 def _existing_keys(run: ImportRun) -> str:
@@ -141,13 +142,18 @@ def _insert_new(run: ImportRun, table: Table, keep: str) -> int:
         values += f', p."started_at" AS {ident(PARENT_TIME)}'
         parent = f'LEFT JOIN {ident(INTERCEPTIONS.name)} AS p ON p."id" = s."interception_id"'
     order = f"ORDER BY {table.order_by}" if table.order_by else ""
-    return run.scalar(f"INSERT INTO {ident(table.name)} ({columns}) SELECT {values} FROM {run.stage} AS s {parent} "
+    return run.number(
+        f"INSERT INTO {ident(table.name)} ({columns}) SELECT {values} FROM {run.stage} AS s {parent} "
         f"ANTI JOIN {run.existing} AS t ON {_key_match(table, 't', 's')} WHERE {keep} {order}",
     )
 
 
 def _update(
-    run: ImportRun, table: Table, candidates: str, when: str, keep: str,
+    run: ImportRun,
+    table: Table,
+    candidates: str,
+    when: str,
+    keep: str,
     overrides: dict[str, str] | None = None,
 ) -> int:
     """Overwrite stored rows (among ``candidates``, a SELECT of keys) that ``when`` says to."""
@@ -155,7 +161,8 @@ def _update(
     sets = ", ".join(
         f"{ident(c)} = {overrides.get(c, 's.' + ident(c))}" for c in table.stored_columns if c not in table.key
     )
-    return run.scalar(f"UPDATE {ident(table.name)} AS t SET {sets} FROM {run.stage} AS s "
+    return run.number(
+        f"UPDATE {ident(table.name)} AS t SET {sets} FROM {run.stage} AS s "
         f"WHERE {_key_match(table, 't', 's')} AND s.{ident(table.key[0])} IN ({candidates}) "
         f"AND ({when}) AND {keep}",
     )
@@ -222,10 +229,11 @@ def _merge_children(run: ImportRun, table: Table, source: Staged) -> TableCounts
     stored_is_log = log_id_sql('t."id"')
     if not from_log(source):
         keep = _drop_duplicates(run, table, f"s.{ident(ROW)}")
-        if not run.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {name} AS t WHERE {stored_is_log} LIMIT 1)"):
+        if not run.number(f"SELECT count(*) FROM (SELECT 1 FROM {name} AS t WHERE {stored_is_log} LIMIT 1)"):
             return TableCounts(inserted=_insert_new(run, table, keep))
         # A table export's copy replaces the rows rebuilt from log records of the same record.
-        replaced = run.scalar(f"DELETE FROM {name} AS t USING {run.stage} AS s WHERE {stored_is_log} AND t.\"id\" <> s.\"id\" "
+        replaced = run.number(
+            f"DELETE FROM {name} AS t USING {run.stage} AS s WHERE {stored_is_log} AND t.\"id\" <> s.\"id\" "
             f"AND {_same_record(table, 't', 's')} AND {keep}",
         )
         inserted = _insert_new(run, table, keep)
@@ -240,11 +248,11 @@ def _merge_children(run: ImportRun, table: Table, source: Staged) -> TableCounts
         f"CREATE OR REPLACE TEMP TABLE {run.covered} AS SELECT DISTINCT s.{ident(ROW)} FROM {run.stage} AS s "
         f"JOIN {name} AS t ON {_same_record(table, 't', 's')} WHERE NOT {stored_is_log}"
     )
-    merged = run.scalar(f"SELECT count(*) FROM {run.covered}")
+    merged = run.number(f"SELECT count(*) FROM {run.covered}")
     if merged:
         keep += f" AND s.{ident(ROW)} NOT IN (SELECT {ident(ROW)} FROM {run.covered})"
     updated = 0
-    if run.scalar(f"SELECT count(*) FROM {run.existing}"):
+    if run.number(f"SELECT count(*) FROM {run.existing}"):
         updated = _update(run, table, _existing_keys(run), f"{fuller('s')} > {fuller('t')}", keep)
     return TableCounts(inserted=_insert_new(run, table, keep), updated=updated, merged=merged)
 
@@ -252,7 +260,9 @@ def _merge_children(run: ImportRun, table: Table, source: Staged) -> TableCounts
 def _merge_log_ends(run: ImportRun, table: Table, source: Staged) -> TableCounts:
     """End records wait for their interception; one that has ended already is nothing new."""
     keep = _drop_duplicates(run, table, f"s.{ident(ROW)}")
-    keep += f' AND s."interception_id" NOT IN (SELECT "id" FROM {ident(INTERCEPTIONS.name)} WHERE "ended_at" IS NOT NULL)'
+    keep += (
+        f' AND s."interception_id" NOT IN (SELECT "id" FROM {ident(INTERCEPTIONS.name)} WHERE "ended_at" IS NOT NULL)'
+    )
     return TableCounts(inserted=_insert_new(run, table, keep))
 
 

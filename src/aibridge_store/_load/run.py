@@ -75,16 +75,20 @@ class ImportRun:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params)
 
-    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+    def row(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...]:
+        """The single row of an aggregate query, or of a statement that reports a row count."""
         row = self.con.execute(sql, params).fetchone()
-        assert row is not None, "an aggregate query returns one row"
-        return row[0]
+        if row is None:
+            raise AssertionError(f"expected one row: {sql}")
+        return row
 
-    def count(self, table: str) -> int:
-        return int(self.scalar(f"SELECT count(*) FROM {table}"))
+    def number(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """The number a statement returns: a ``count(*)``, or the rows an INSERT, UPDATE or
+        DELETE changed."""
+        return int(self.row(sql, params)[0])
 
     def has_rows(self, table: str) -> bool:
-        return bool(self.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"))
+        return bool(self.number(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)"))
 
     def touch(self, select_ids: str) -> None:
         """Record interception ids (a SELECT of one UUID column) as touched by this run."""

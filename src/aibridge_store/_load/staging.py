@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from ..errors import ImportDataError, StorageError
 from .._ingest import ROW, Source
 from .._ingest.base import PulledStream
 from .._schema import Column, Kind, Table, ident
+from ..errors import ImportDataError, StorageError
 from .run import ImportRun
 
 _SEP = "\x1f"
@@ -95,11 +95,11 @@ def _cast(column: Column, raw: str, arrow: pa.DataType) -> str | None:
 
 
 def _is_text(arrow: pa.DataType) -> bool:
-    return pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow)
+    return bool(pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or pa.types.is_string_view(arrow))
 
 
 def _is_binary(arrow: pa.DataType) -> bool:
-    return pa.types.is_binary(arrow) or pa.types.is_fixed_size_binary(arrow) or pa.types.is_large_binary(arrow)
+    return bool(pa.types.is_binary(arrow) or pa.types.is_fixed_size_binary(arrow) or pa.types.is_large_binary(arrow))
 
 
 def _cast_uuid(raw: str, arrow: pa.DataType) -> str | None:

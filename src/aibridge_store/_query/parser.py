@@ -9,6 +9,7 @@ from lark.exceptions import (
     UnexpectedInput,
     UnexpectedToken,
 )
+from lark.tree import Meta
 
 from .._gocompat import go_quote, go_trim_quotes
 from ..errors import QuerySyntaxError, Validation
@@ -41,23 +42,24 @@ def parse_query(text: str, *, message: str = "Invalid search query.") -> Query:
     return Query(terms=tuple(terms), text=text)
 
 
-def _span(meta_or_token: object) -> Span:
-    return Span(meta_or_token.start_pos, meta_or_token.end_pos)  # type: ignore[attr-defined]
+def _span(meta: Meta) -> Span:
+    return Span(meta.start_pos, meta.end_pos)
 
 
 @v_args(meta=True)
-class _ToTerms(Transformer):  # type: ignore[type-arg]
-    def start(self, meta: object, children: list[Term]) -> list[Term]:
+class _ToTerms(Transformer[Token, list[Term]]):
+    def start(self, meta: Meta, children: list[Term]) -> list[Term]:
         return children
 
-    def text(self, meta: object, tokens: list[Token]) -> tuple[str, Span]:
+    def text(self, meta: Meta, tokens: list[Token]) -> tuple[str, Span]:
         return "".join(tokens), _span(meta)
 
-    def key_term(self, meta: object, children: list[object]) -> KeyTerm:
-        (key, _), _colons, (value, _) = children  # type: ignore[misc]
-        return KeyTerm(go_trim_quotes(key), go_trim_quotes(value), _span(meta))
+    def key_term(self, meta: Meta, children: list[tuple[str, Span] | Token]) -> KeyTerm:
+        key, _colons, value = children
+        assert isinstance(key, tuple) and isinstance(value, tuple), "key and value are text nodes"
+        return KeyTerm(go_trim_quotes(key[0]), go_trim_quotes(value[0]), _span(meta))
 
-    def bare_term(self, meta: object, children: list[tuple[str, Span]]) -> BareTerm:
+    def bare_term(self, meta: Meta, children: list[tuple[str, Span]]) -> BareTerm:
         raw, span = children[0]
         return BareTerm(raw, span)
 

@@ -32,6 +32,19 @@ def bind_filters(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint:
     return And((*filters.items, scope)) if scope is not None else filters
 
 
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...]:
+    """The single row of an aggregate query (which always returns one)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise AssertionError(f"an aggregate query returned no row: {sql}")
+    return row
+
+
+def count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> int:
+    """The number a ``SELECT count(*) ...`` returns."""
+    return int(one_row(con, sql, params)[0])
+
+
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
@@ -39,6 +52,7 @@ def fetch_named(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[objec
     """The rows of ``sql`` as ``row`` NamedTuples; the SELECT's column names must be the fields'."""
     cursor = con.execute(sql, params)
     names = tuple(d[0] for d in cursor.description or ())
-    if names != row._fields:  # type: ignore[attr-defined]  # every NamedTuple has _fields
-        raise AssertionError(f"{row.__name__}: the query selects {names}, the row has {row._fields}")  # type: ignore[attr-defined]
-    return [row._make(values) for values in cursor.fetchall()]  # type: ignore[attr-defined]
+    fields = getattr(row, "_fields", None)  # a NamedTuple's field names
+    if names != fields:
+        raise AssertionError(f"{row.__name__}: the query selects {names}, the row has {fields}")
+    return [row(*values) for values in cursor.fetchall()]

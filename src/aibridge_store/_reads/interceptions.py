@@ -7,18 +7,15 @@ page's token usages, prompts and tool usages are fetched with one SELECT per chi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
-from ..errors import PaginationError
-from ..models import InterceptionsPage
 from .._query import INTERCEPTIONS_SEARCH as ENDPOINT
-from .._query import And, Compiler
+from .._query import Compiler
 from .._query.ast import Filter
 from .._schema import (
     INTERCEPTIONS,
@@ -29,8 +26,10 @@ from .._schema import (
     USERS,
     ident,
 )
+from ..errors import PaginationError
+from ..models import InterceptionsPage
 from . import jsonsql as js
-from .common import bind_filters, fetch_named
+from .common import bind_filters, count, fetch_named, one_row
 from .pagination import keyset, parse_page
 
 _I = ident(INTERCEPTIONS.name)
@@ -91,7 +90,7 @@ def count_sql(compiler: Compiler, filters: Filter) -> str:
 
 def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter) -> int:
     compiler = Compiler()
-    return con.execute(count_sql(compiler, filters), compiler.params).fetchone()[0]  # type: ignore[index]
+    return count(con, count_sql(compiler, filters), compiler.params)
 
 
 def _after_cursor(compiler: Compiler, cursor: _Cursor | None) -> str:
@@ -117,22 +116,24 @@ def _lower_bound(
     """
     compiler = Compiler(table_alias="i")
     where = _where(compiler, filters) + _after_cursor(compiler, cursor)
-    newest, oldest = con.execute(
+    newest, oldest = one_row(
+        con,
         f'SELECT (SELECT i."started_at" FROM {_I} AS i WHERE {where} ORDER BY i."started_at" DESC LIMIT 1), '
         f'(SELECT min("started_at") FROM {_I})',
         compiler.params,
-    ).fetchone()  # type: ignore[misc]
+    )
     if newest is None:
         return None
     window = _FIRST_WINDOW
     while window < newest - oldest:
-        lower = newest - window
+        lower: datetime = newest - window
         compiler = Compiler(table_alias="i")
         where = _where(compiler, filters) + _after_cursor(compiler, cursor)
-        found = con.execute(
+        found = count(
+            con,
             f'SELECT count(*) FROM {_I} AS i WHERE {where} AND i."started_at" >= {compiler.param(lower)}',
             compiler.params,
-        ).fetchone()[0]  # type: ignore[index]
+        )
         if found >= needed:
             return lower
         window *= 16
@@ -243,14 +244,34 @@ _COMMON = {"id": 'CAST("id" AS VARCHAR)', "interception_id": 'CAST("interception
            "provider_response_id": '"provider_response_id"'}
 _METADATA_AND_TIME = {"metadata": 'CAST("metadata" AS VARCHAR)', "created_at": js.go_time('"created_at"')}
 _CHILD_TABLES = (
-    _ChildTable("token_usages", TOKEN_USAGES.name, _TokenRow, {
-        **_COMMON, "input_tokens": '"input_tokens"', "output_tokens": '"output_tokens"',
-        "cache_read_input_tokens": '"cache_read_input_tokens"', "cache_write_input_tokens": '"cache_write_input_tokens"',
-        **_METADATA_AND_TIME}),
+    _ChildTable(
+        "token_usages",
+        TOKEN_USAGES.name,
+        _TokenRow,
+        {
+            **_COMMON,
+            "input_tokens": '"input_tokens"',
+            "output_tokens": '"output_tokens"',
+            "cache_read_input_tokens": '"cache_read_input_tokens"',
+            "cache_write_input_tokens": '"cache_write_input_tokens"',
+            **_METADATA_AND_TIME,
+        },
+    ),
     _ChildTable("user_prompts", USER_PROMPTS.name, _PromptRow, {**_COMMON, "prompt": '"prompt"', **_METADATA_AND_TIME}),
-    _ChildTable("tool_usages", TOOL_USAGES.name, _ToolRow, {
-        **_COMMON, "server_url": """COALESCE("server_url", '')""", "tool": '"tool"', "input": '"input"',
-        "injected": '"injected"', "invocation_error": """COALESCE("invocation_error", '')""", **_METADATA_AND_TIME}),
+    _ChildTable(
+        "tool_usages",
+        TOOL_USAGES.name,
+        _ToolRow,
+        {
+            **_COMMON,
+            "server_url": """COALESCE("server_url", '')""",
+            "tool": '"tool"',
+            "input": '"input"',
+            "injected": '"injected"',
+            "invocation_error": """COALESCE("invocation_error", '')""",
+            **_METADATA_AND_TIME,
+        },
+    ),
 )
 
 
@@ -261,7 +282,8 @@ def children_sql(compiler: Compiler, span: tuple[int, int], ids: list[str] | Non
     low, high = (compiler.param(t) for t in span)
     where = f"{ident(PARENT_TIME)} BETWEEN make_timestamptz({low}) AND make_timestamptz({high})"
     if ids is not None:
-        where += f""" AND list_contains(CAST(string_split({compiler.param(",".join(ids))}, ',') AS UUID[]), "interception_id")"""
+        listed = compiler.param(",".join(ids))
+        where += f""" AND list_contains(CAST(string_split({listed}, ',') AS UUID[]), "interception_id")"""
     return [child.select(where) for child in _CHILD_TABLES]
 
 
@@ -286,13 +308,14 @@ def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, 
     span = (min(r.started_us for r in rows), max(r.started_us for r in rows))
     compiler = Compiler()
     low, high = (compiler.param(t) for t in span)
-    in_window = con.execute(
+    in_window = count(
+        con,
         f'SELECT count(*) FROM {_I} WHERE "started_at" BETWEEN make_timestamptz({low}) AND make_timestamptz({high})',
         compiler.params,
-    ).fetchone()[0]  # type: ignore[index]  # an aggregate returns one row
+    )
     compiler = Compiler()
     statements = children_sql(compiler, span, sorted(wanted) if in_window > crowded * len(rows) else None)
-    for group, child, sql in zip(grouped, _CHILD_TABLES, statements):
+    for group, child, sql in zip(grouped, _CHILD_TABLES, statements, strict=True):
         for found in fetch_named(con, sql, compiler.params, child.row):
             if found.interception_id in wanted:
                 group.setdefault(found.interception_id, []).append(found)
@@ -306,51 +329,113 @@ def _created_then_id(row: _ChildRow) -> tuple[str, str]:
     return row.created_at, row.id
 
 
-_TOKEN = js.template("id", "interception_id", "provider_response_id", "input_tokens", "output_tokens",
-                     "cache_read_input_tokens", "cache_write_input_tokens", "metadata", "created_at")
+_TOKEN = js.template(
+    "id",
+    "interception_id",
+    "provider_response_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_write_input_tokens",
+    "metadata",
+    "created_at",
+)
 _PROMPT = js.template("id", "interception_id", "provider_response_id", "prompt", "metadata", "created_at")
-_TOOL = js.template("id", "interception_id", "provider_response_id", "server_url", "tool", "input", "injected",
-                    "invocation_error", "metadata", "created_at")
+_TOOL = js.template(
+    "id",
+    "interception_id",
+    "provider_response_id",
+    "server_url",
+    "tool",
+    "input",
+    "injected",
+    "invocation_error",
+    "metadata",
+    "created_at",
+)
 
 
 def _token_json(row: _TokenRow) -> str:
     return _TOKEN % (
-        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id),
-        js.number(row.input_tokens), js.number(row.output_tokens), js.number(row.cache_read_input_tokens),
-        js.number(row.cache_write_input_tokens), js.metadata(row.metadata), js.text(row.created_at),
+        js.text(row.id),
+        js.text(row.interception_id),
+        js.text(row.provider_response_id),
+        js.number(row.input_tokens),
+        js.number(row.output_tokens),
+        js.number(row.cache_read_input_tokens),
+        js.number(row.cache_write_input_tokens),
+        js.metadata(row.metadata),
+        js.text(row.created_at),
     )
 
 
 def _prompt_json(row: _PromptRow) -> str:
     return _PROMPT % (
-        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id), js.text(row.prompt),
-        js.metadata(row.metadata), js.text(row.created_at),
+        js.text(row.id),
+        js.text(row.interception_id),
+        js.text(row.provider_response_id),
+        js.text(row.prompt),
+        js.metadata(row.metadata),
+        js.text(row.created_at),
     )
 
 
 def _tool_json(row: _ToolRow) -> str:
     return _TOOL % (
-        js.text(row.id), js.text(row.interception_id), js.text(row.provider_response_id), js.text(row.server_url),
-        js.text(row.tool), js.text(row.input), js.flag(row.injected), js.text(row.invocation_error),
-        js.metadata(row.metadata), js.text(row.created_at),
+        js.text(row.id),
+        js.text(row.interception_id),
+        js.text(row.provider_response_id),
+        js.text(row.server_url),
+        js.text(row.tool),
+        js.text(row.input),
+        js.flag(row.injected),
+        js.text(row.invocation_error),
+        js.metadata(row.metadata),
+        js.text(row.created_at),
     )
 
 
 _CHILD_ENCODERS: dict[str, Callable[[Any], str]] = {
-    "token_usages": _token_json, "user_prompts": _prompt_json, "tool_usages": _tool_json,
+    "token_usages": _token_json,
+    "user_prompts": _prompt_json,
+    "tool_usages": _tool_json,
 }
 
-_INTERCEPTION = js.template("id", "api_key_id", "initiator", "provider", "provider_name", "model", "client",
-                            "metadata", "started_at", "ended_at", "token_usages", "user_prompts", "tool_usages")
+_INTERCEPTION = js.template(
+    "id",
+    "api_key_id",
+    "initiator",
+    "provider",
+    "provider_name",
+    "model",
+    "client",
+    "metadata",
+    "started_at",
+    "ended_at",
+    "token_usages",
+    "user_prompts",
+    "tool_usages",
+)
 
 
 def _interception_json(row: _PageRow, children: Children) -> str:
-    lists = [js.array(child.encode(r) for r in group.get(row.id, ())) for child, group in zip(_CHILD_TABLES, children)]
+    lists = [
+        js.array(child.encode(r) for r in group.get(row.id, ()))
+        for child, group in zip(_CHILD_TABLES, children, strict=True)
+    ]
     user = js.user(row.initiator_id, row.username, row.name, row.avatar_url)
     return _INTERCEPTION % (
-        js.text(row.id), js.text(row.api_key_id), user, js.text(row.provider), js.text(row.provider_name),
-        js.text(row.model), js.text(row.client), js.metadata(row.metadata), js.text(row.started_at),
-        js.text(row.ended_at), *lists,
+        js.text(row.id),
+        js.text(row.api_key_id),
+        user,
+        js.text(row.provider),
+        js.text(row.provider_name),
+        js.text(row.model),
+        js.text(row.client),
+        js.metadata(row.metadata),
+        js.text(row.started_at),
+        js.text(row.ended_at),
+        *lists,
     )
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-_encode = json.encoder.encode_basestring  # type: ignore[attr-defined]  # untyped C helper of the json module
+_encode = json.encoder.encode_basestring
 
 
 def go_time(column: str) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from collections.abc import Sequence
-
-from .._query import Compiler
 from .._gocompat import as_uuid, go_quote, parse_int32
+from .._query import Compiler
 from ..errors import PaginationError, Validation
 
 INVALID = "Query parameters have invalid values."
@@ -49,6 +48,9 @@ class Page:
     limit: int
     offset: int
     after: uuid.UUID | None
+    """The cursor of a read whose cursor is an interception id."""
+    after_key: str | None = None
+    """The cursor of a read whose cursor is text (a session id)."""
 
 
 def parse_count(name: str, value: int | str | None, errors: list[Validation]) -> int | None:
@@ -87,7 +89,8 @@ def parse_page(
 ) -> Page:
     """Parse, check for conflicts, then apply the limit default and range, in Coder's order."""
     errors: list[Validation] = []
-    after_value = parse_uuid(cursor_name, after, errors) if check_after_uuid else after
+    after_id = parse_uuid(cursor_name, after, errors) if check_after_uuid else None
+    after_value = after_id if check_after_uuid else after
     limit_value = parse_count("limit", limit, errors)
     offset_value = parse_count("offset", offset, errors) or 0
     if errors:
@@ -102,4 +105,5 @@ def parse_page(
         raise PaginationError(
             "Invalid pagination limit value.", detail=f"Pagination limit must be in range (0, {LISTING_LIMITS.maximum}]"
         )
-    return Page(limit_value, offset_value, after_value)  # type: ignore[arg-type]
+    after_key = None if check_after_uuid or after_value is None else str(after_value)
+    return Page(limit_value, offset_value, after_id, after_key)

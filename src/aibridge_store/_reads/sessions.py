@@ -16,15 +16,15 @@ from typing import NamedTuple
 import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
-from ..errors import PaginationError
-from ..models import SessionsPage
+from .._gocompat import go_quote
 from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals
 from .._query.ast import Filter
-from .._gocompat import go_quote
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
+from ..errors import PaginationError
+from ..models import SessionsPage
 from . import jsonsql as js
-from .common import bind_filters, fetch_named
+from .common import bind_filters, count, fetch_named
 from .pagination import keyset, parse_page
 
 _R = ident(SESSION_ROLLUP)
@@ -43,7 +43,7 @@ def list_sessions(
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
     filters = bind_filters(con, actor, q, ENDPOINT)
-    cursor = _cursor_position(con, page.after, actor) if page.after else None  # type: ignore[arg-type]
+    cursor = _cursor_position(con, page.after_key, actor) if page.after_key else None
     if _selects_whole_sessions(filters):
         count, rows = _from_rollup(con, filters, cursor, page.limit, page.offset)
     else:
@@ -128,7 +128,8 @@ def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: i
         rows = f"({page}) AS r"
         alias = "r"
     else:
-        rows = f'({page}) AS g JOIN {_R} AS r ON r."session_id" = g."session_id" AND r."initiator_id" = g."initiator_id"'
+        same = 'r."session_id" = g."session_id" AND r."initiator_id" = g."initiator_id"'
+        rows = f"({page}) AS g JOIN {_R} AS r ON {same}"
         alias = "g"
     return f"""
         SELECT {alias}."session_id", {_DETAILS},
@@ -144,8 +145,7 @@ def _from_rollup(
     con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, limit: int, offset: int
 ) -> tuple[int, list[_SessionRow]]:
     compiler = Compiler(table_alias="r")
-    count = con.execute(f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(filters)}", compiler.params)
-    total = count.fetchone()[0]  # type: ignore[index]
+    total = count(con, f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(filters)}", compiler.params)
     compiler = Compiler(table_alias="g")
     where = compiler.compile(filters) + _before_cursor(compiler, "g", cursor)
     rows = fetch_named(con, _page_sql(_R, where, compiler, limit, offset, rollup=True), compiler.params, _SessionRow)
@@ -165,21 +165,39 @@ def _from_interceptions(
         WHERE i."ended_at" IS NOT NULL AND {compiler.compile(filters)}
         GROUP BY ALL
     )"""
-    total = con.execute(f"SELECT count(*) FROM {groups}", compiler.params).fetchone()[0]  # type: ignore[index]
+    total = count(con, f"SELECT count(*) FROM {groups}", compiler.params)
     where = "TRUE" + _before_cursor(compiler, "g", cursor)
-    rows = fetch_named(con, _page_sql(groups, where, compiler, limit, offset, rollup=False), compiler.params, _SessionRow)
+    rows = fetch_named(
+        con, _page_sql(groups, where, compiler, limit, offset, rollup=False), compiler.params, _SessionRow
+    )
     return total, rows
 
 
 _SUMMARY = js.template("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens")
-_SESSION = js.template("id", "initiator", "providers", "models", "client", "metadata", "started_at", "ended_at",
-                       "last_active_at", "threads", "token_usage_summary", "last_prompt")
+_SESSION = js.template(
+    "id",
+    "initiator",
+    "providers",
+    "models",
+    "client",
+    "metadata",
+    "started_at",
+    "ended_at",
+    "last_active_at",
+    "threads",
+    "token_usage_summary",
+    "last_prompt",
+)
 _PAGE = js.template("count", "sessions")
 
 
 def _session_json(row: _SessionRow) -> str:
-    summary = _SUMMARY % (js.number(row.input_tokens), js.number(row.output_tokens),
-                          js.number(row.cache_read_input_tokens), js.number(row.cache_write_input_tokens))
+    summary = _SUMMARY % (
+        js.number(row.input_tokens),
+        js.number(row.output_tokens),
+        js.number(row.cache_read_input_tokens),
+        js.number(row.cache_write_input_tokens),
+    )
     return _SESSION % (
         js.text(row.session_id),
         js.user(row.initiator_id, row.username, row.name, row.avatar_url),
