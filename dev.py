@@ -2,7 +2,8 @@
 """Set up and run aibridge_store on a machine with nothing but Python 3.11+.
 
     python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then first pages of interceptions and sessions
-    python3 dev.py test    # the whole test suite (installs and starts PostgreSQL for its live-database tests)
+    python3 dev.py test    # ruff, mypy and the whole suite (starts PostgreSQL for the live-database tests)
+    python3 dev.py test --fast   # the same without the slow tests (as a plain `pytest` in .venv)
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
     python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
 
@@ -121,7 +122,12 @@ def postgres_for_tests() -> dict[str, str]:
 
 
 def test(args: list[str]) -> None:
-    run(PYTHON, "-m", "pytest", *args, env=postgres_for_tests())
+    run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py")
+    run(PYTHON, "-m", "mypy")
+    fast = "--fast" in args
+    args = [a for a in args if a != "--fast"]
+    markers = ["-m", "not slow"] if fast else ["-m", "slow or not slow"]
+    run(PYTHON, "-m", "pytest", *markers, *args, env=postgres_for_tests())
 
 
 def bench(args: list[str]) -> None:

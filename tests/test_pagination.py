@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aibridge_store import Store
+from aibridge_store import InterceptionsPage, Store
 from tests.helpers.rows import USER_A, USER_B, interception, ts, uid
 
 rows_strategy = st.lists(
@@ -56,21 +56,23 @@ def _expected(store: Store, provider: str | None) -> list[uuid.UUID]:
 def test_cursor_and_offset_walks_visit_every_row_once_in_order(
     rows: list[tuple[int, bool, str, uuid.UUID]], limit: int, provider: str | None, deep: bool
 ) -> None:
-    from unittest import mock
-
-    from aibridge_store._reads import interceptions as reads
+    from aibridge_store._reads.interceptions import DEEP_PAGES, DeepPages, list_interceptions
 
     # deep: every page goes through the start-time bound, with a window that starts tiny and grows.
-    patches = (mock.patch.object(reads, "DEEP_PAGE", 0 if deep else reads.DEEP_PAGE),
-               mock.patch.object(reads, "_FIRST_WINDOW", timedelta(seconds=1) if deep else reads._FIRST_WINDOW))
-    with patches[0], patches[1], _load(rows) as store:
+    plan = DeepPages(threshold=0, first_window=timedelta(seconds=1)) if deep else DEEP_PAGES
+    with _load(rows) as store:
         q = f"provider:{provider}" if provider else ""
         expected = _expected(store, provider)
+
+        def read(limit: int, offset: int, after_id: uuid.UUID | None) -> InterceptionsPage:
+            return list_interceptions(
+                store.connection, q, limit=limit, offset=offset, after_id=after_id, actor=None, deep=plan
+            )
 
         by_cursor: list[uuid.UUID] = []
         after = None
         while True:
-            page = store.list_interceptions(q, limit=limit, after_id=after)
+            page = read(limit=limit, offset=0, after_id=after)
             assert page.count == len(expected)
             by_cursor += [r.id for r in page.results]
             if len(page.results) < limit:
@@ -81,7 +83,7 @@ def test_cursor_and_offset_walks_visit_every_row_once_in_order(
         by_offset: list[uuid.UUID] = []
         offset = 0
         while True:
-            page = store.list_interceptions(q, limit=limit, offset=offset)
+            page = read(limit=limit, offset=offset, after_id=None)
             by_offset += [r.id for r in page.results]
             if len(page.results) < limit:
                 break

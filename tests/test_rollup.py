@@ -17,8 +17,8 @@ from tests.helpers.rollup import expected_rollup, stored_rollup
 from tests.helpers.rows import USER_A, USER_B, interception, prompt, token, ts, uid
 
 
-def _sorted(rows: list[tuple[Any, ...]]) -> list[str]:
-    return sorted(map(repr, rows))
+def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(rows, key=repr)
 
 
 class ImportSequence(RuleBasedStateMachine):

@@ -1,4 +1,4 @@
-"""Who is asking, and which rows that lets them read (coder-semantics.md decision 8)."""
+"""Who is asking, and which rows that lets them read (docs/decisions.md, "Authorisation")."""
 
 from __future__ import annotations
 

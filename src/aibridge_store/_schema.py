@@ -1,6 +1,6 @@
 """Tables, columns and DDL: the single source of truth for what the store holds.
 
-The tables mirror Coder's (``coder-semantics.md`` §1). Every SQL identifier the library writes
+The tables mirror Coder's (docs/semantics.md, "Data model"). Every SQL identifier the library writes
 comes from here or from the query field registry, never from input.
 """
 
@@ -18,8 +18,9 @@ LAST_PROMPT_AT = "last_prompt_at"
 ORIGIN = "record_origin"
 """Kept on interceptions: how complete the copy is that the row was built from, so that any order
 of imports keeps the fullest copy. :data:`FROM_TABLE` for a table export, an API response or the
-database; :data:`FROM_LOG_WITH_THREADS` for a log record with thread ids (coderd's G2 emitter);
-:data:`FROM_LOG` for a log record without them (G1, and the gateway's G3 emitter)."""
+database; :data:`FROM_LOG_WITH_THREADS` for a log record with thread ids (coderd's enriched
+emitter); :data:`FROM_LOG` for a log record without them (the first emitter and the gateway's; see
+docs/imports.md, "The structured log")."""
 FROM_LOG, FROM_LOG_WITH_THREADS, FROM_TABLE = 0, 1, 2
 LOG_ID_MARK = "8a1b"
 """The variant group (fourth group) of the version-8 ids the store hashes for child rows rebuilt
@@ -263,8 +264,8 @@ LOG_LINEAGE = Table(
     columns=(_INTERCEPTION_ID, Column("correlating_tool_call_id", Kind.TEXT, required=True)),
     key=("interception_id", "correlating_tool_call_id"),
 )
-"""The tool call each logged interception answers, for logs that carry no thread ids (G3): its
-thread parent is the interception that recorded that tool call (input-formats §1.5)."""
+"""The tool call each logged interception answers, for logs that carry no thread ids: its thread
+parent is the interception that recorded that tool call (docs/imports.md, "Lineage")."""
 
 LOG_TABLES = (LOG_ENDS, LOG_LINEAGE)
 

@@ -139,7 +139,7 @@ class SessionsPage(_Model):
 
 
 class TokenUsageTotals(_Model):
-    """Summed token counts and the merged integer counters of their metadata (§5.6)."""
+    """Summed token counts and the merged integer counters of their metadata (docs/semantics.md, "Token totals")."""
 
     input_tokens: int
     output_tokens: int

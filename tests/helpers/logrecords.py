@@ -1,4 +1,4 @@
-"""Compose coderd log lines the way slog writes them (input-formats §1.3-1.6).
+"""Compose coderd log lines the way slog writes them (docs/imports.md, "The structured log").
 
 ``gen`` picks the emitter generation: 1 (PR #21492: no client, session, thread or cache fields),
 2 (coderd's enriched emitter: thread ids, nil UUID when unknown) or 3 (the gateway's

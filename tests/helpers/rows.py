@@ -150,6 +150,6 @@ def table_rows(store: Store, table: str, order: str = "1") -> list[tuple[Any, ..
 def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, for "nothing changed" assertions."""
     return {
-        name: sorted(map(repr, store.connection.execute(f'SELECT * FROM "{name}"').fetchall()))  # type: ignore[misc]
+        name: sorted(store.connection.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
         for name in TABLES
     }

@@ -1,5 +1,5 @@
 """Property: any order, duplication and split of a log's lines across files and imports gives the
-same store as importing them all at once, in order (issue #4, input-formats §1.5)."""
+same store as importing them all at once, in order (docs/imports.md, "Copies and merging")."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ STATE_TABLES = (
 
 
 def both(fields_g2: dict[str, Any], fields_g3: dict[str, Any]) -> list[str]:
-    """The same record from coderd (G2) and from the gateway (G3): ``structured-logging-source=both``."""
+    """The same record from coderd's enriched emitter and from the gateway: ``structured-logging-source=both``."""
     return [envelope(fields_g2, gen=2), envelope(fields_g3, gen=3)]
 
 
@@ -48,7 +48,7 @@ def scenario() -> tuple[str, ...]:
     )
     lines += both(token(c, "m2", 5, 3, 4, cache_read=2), token(c, "m2", 5, 3, 4, gen=3, cache_read=2))
     lines += both(end(c, 6), end(c, 6))
-    # Session 2, gateway only (G3): a chain a -> b -> d rebuilt from tool call ids.
+    # Session 2, gateway only (no thread ids): a chain a -> b -> d rebuilt from tool call ids.
     a, b, d = uid(3), uid(4), uid(5)
     lines += [
         envelope(start(a, 10, gen=3, initiator=USER_B, client="Codex"), gen=3),
@@ -63,7 +63,7 @@ def scenario() -> tuple[str, ...]:
         envelope(token(d, "r3", 17, 7, 7, gen=3), gen=3),
         envelope(end(d, 18), gen=3),
     ]
-    # G1: no client, no cache fields (derived from metadata).
+    # The first emitter: no client, no cache fields (derived from metadata).
     g = uid(6)
     lines += [
         envelope(start(g, 20, gen=1), gen=1),

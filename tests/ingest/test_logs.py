@@ -1,4 +1,5 @@
-"""coderd structured interception logs (input-formats §1), every pitfall of its §0 table."""
+"""coderd structured interception logs (docs/imports.md, "The structured log"): every wrapper, emitter and
+quirk a real deployment produces."""
 
 from __future__ import annotations
 

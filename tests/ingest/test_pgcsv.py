@@ -1,4 +1,4 @@
-"""PostgreSQL COPY CSV exports, quirk by quirk (input-formats §2.2)."""
+"""PostgreSQL COPY CSV exports, quirk by quirk (docs/imports.md, "Table exports")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Text → syntax tree, as Coder splits the q string (coder-semantics.md §2.3)."""
+"""Text → syntax tree, as Coder splits the q string (docs/semantics.md, "Search queries")."""
 
 from __future__ import annotations
 

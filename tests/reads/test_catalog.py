@@ -1,4 +1,4 @@
-"""list_models and list_clients (coder-semantics.md §6–7, decisions 5 and 7)."""
+"""list_models and list_clients (docs/semantics.md, "Models and clients")."""
 
 from __future__ import annotations
 

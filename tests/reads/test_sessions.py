@@ -1,4 +1,4 @@
-"""list_sessions end to end (coder-semantics.md §4 and the decisions)."""
+"""list_sessions end to end (docs/semantics.md, "Sessions")."""
 
 from __future__ import annotations
 

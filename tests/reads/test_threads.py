@@ -1,4 +1,5 @@
-"""get_session_threads end to end (coder-semantics.md §5, decisions 2, 3, 4, 9)."""
+"""get_session_threads end to end (docs/semantics.md, "Session threads"; docs/decisions.md,
+"Session lookup", "Thread cursors", "Thread token usage" and "Shared session ids")."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -20,7 +20,7 @@ from .._schema import TABLES, Table
 from ..errors import ImportDataError
 from .apijson import api_json_sources, read_api_json
 from .arrow import read_arrow
-from .base import ROW, Progress, Source, file_size, open_input, stem_of
+from .base import ROW, Progress, Source, file_size, open_input, read_blocks, stem_of
 from .jsonl import read_jsonl
 from .logs import LogFile, Wrapper, read_log, sniff
 from .parquet import read_parquet
@@ -124,22 +124,13 @@ def open_file(
     yield readers[entry.format](entry.path, entry.table, progress)
 
 
-class _Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
-
-
-def _blocks(stream: _Readable) -> Iterator[bytes]:
-    while block := stream.read(_BLOCK_BYTES):
-        yield block
-
-
 def open_log(entry: PlannedFile, progress: Progress | None = None) -> LogFile:
     """The candidate lines of a planned log file (read lazily; the file closes at the end)."""
     assert entry.wrapper is not None
 
     def blocks() -> Iterator[bytes]:
         with open_input(entry.path, progress) as stream:
-            yield from _blocks(stream)
+            yield from read_blocks(stream, _BLOCK_BYTES)
 
     return read_log(str(entry.path), blocks(), entry.wrapper)
 
@@ -153,7 +144,7 @@ def open_stdin(
     """Standard input: a coderd log (plain, gzip or zstd), or a saved API response."""
     raw = stream if stream is not None else sys.stdin.buffer
     name = "standard input"
-    reader: _Readable = raw
+    reader: Any = raw
     magic = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
     if magic.startswith(_GZIP) or magic.startswith(_ZSTD):
         reader = pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "gzip" if magic.startswith(_GZIP) else "zstd")
@@ -163,7 +154,7 @@ def open_stdin(
     wrapper = sniff(head, name)
 
     def rest() -> Iterator[bytes]:
-        for block in _blocks(reader):
+        for block in read_blocks(reader, _BLOCK_BYTES):
             if progress is not None:
                 progress(len(block))
             yield block

@@ -1,4 +1,4 @@
-"""Saved API responses (input-formats §3): ``{count, results}`` interception pages, the bare array
+"""Saved API responses (docs/imports.md, "Saved API responses"): ``{count, results}`` interception pages, the bare array
 ``coder aibridge interceptions list`` prints, ``{count, sessions}`` pages and session threads
 responses, one or several JSON values per file.
 

@@ -6,7 +6,7 @@ import io
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -79,6 +79,46 @@ def numbered(
 def numbered_schema(schema: pa.Schema, rename: dict[str, str]) -> pa.Schema:
     fields = [schema.field(name).with_name(new) for name, new in rename.items()]
     return pa.schema([*fields, pa.field(ROW, pa.int64())])
+
+
+MAX_LINE_BYTES = 128 << 20
+"""The longest line a line-based reader accepts (JSON lines, dumps, logs): a bound on the memory
+one line can take."""
+
+
+def whole_lines(blocks: Iterable[bytes], source: str, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """Buffers that each end at a line end, in order: each block up to its last newline, with the
+    unfinished line of the blocks before it (the end of the input ends the last line). Linear in
+    the input however long its lines; a line longer than ``max_line`` raises ImportDataError."""
+    tail: list[bytes] = []
+    size = 0
+    for block in blocks:
+        cut = block.rfind(b"\n") + 1
+        if cut:
+            yield b"".join([*tail, block[:cut]]) if tail else block[:cut]
+            tail, size = [], 0
+        rest = block[cut:]
+        if rest:
+            tail.append(rest)
+            size += len(rest)
+            if size > max_line:
+                raise ImportDataError(
+                    f"a line is longer than {max_line >> 20} MiB, the longest line this reader takes", source=source
+                )
+    if tail:
+        yield b"".join(tail) + b"\n"
+
+
+def split_lines(blocks: Iterable[bytes], source: str, max_line: int = MAX_LINE_BYTES) -> Iterator[list[bytes]]:
+    """Whole lines, without their newline, a list per buffer of :func:`whole_lines`."""
+    for buffer in whole_lines(blocks, source, max_line):
+        yield buffer[:-1].split(b"\n")
+
+
+def read_blocks(stream: Any, size: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of a stream, ``size`` at a time."""
+    while block := stream.read(size):
+        yield block
 
 
 class _CountingFile(io.RawIOBase):

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from .._schema import Kind, Table
 from ..errors import ImportDataError
-from .base import ROW, Progress, Source, canonical_columns, open_input
+from .base import ROW, Progress, Source, canonical_columns, open_input, read_blocks, split_lines
 
 BATCH_ROWS = 1 << 16
 
@@ -33,13 +33,8 @@ def read_jsonl(path: Path, table: Table, progress: Progress | None = None) -> So
 
 def _lines(path: Path, progress: Progress | None) -> Iterator[bytes]:
     with open_input(path, progress) as stream:
-        pending = b""
-        while chunk := stream.read(1 << 20):
-            lines = (pending + chunk).split(b"\n")
-            pending = lines.pop()
+        for lines in split_lines(read_blocks(stream), str(path)):
             yield from lines
-        if pending:
-            yield pending
 
 
 def _batches(path: Path, table: Table, progress: Progress | None) -> Iterator[pa.RecordBatch]:

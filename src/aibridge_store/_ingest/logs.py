@@ -1,4 +1,4 @@
-"""coderd log files holding structured interception records (input-formats §1).
+"""coderd log files holding structured interception records (docs/imports.md, "The structured log").
 
 A log is recognised by its content, not its name. :func:`read_log` turns a file, or standard
 input, into Arrow batches of *candidate lines*: the slog JSON text of every line that may be an
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ImportDataError
-from .base import ROW
+from .base import ROW, split_lines, whole_lines
 
 LINE = "line"
 MARKER = b"interception log"
@@ -98,7 +98,7 @@ def _sniff_truncated(line: bytes) -> Wrapper | None:
 
 
 NOT_RECORDS = (
-    "{what} carry aggregates, not AI Bridge records (input-formats §4); import coderd's structured "
+    "{what} carry aggregates, not AI Bridge records; import coderd's structured "
     "log (--log-json), a database export, or the database itself instead"
 )
 
@@ -153,27 +153,14 @@ def read_log(name: str, blocks: Iterator[bytes], wrapper: Wrapper) -> LogFile:
     stats = LogStats(wrapper)
     if wrapper in (Wrapper.PLAIN, Wrapper.TIMESTAMPED):
         return LogFile(name, _vector_batches(name, blocks, stats), stats)
-    return LogFile(name, _batches(name, _lines(blocks), _Joiner(_UNWRAP[wrapper]), stats), stats)
-
-
-def _whole_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    """Buffers that end at a line end (each block plus the tail of the one before)."""
-    pending = b""
-    for block in blocks:
-        buffer = pending + block
-        cut = buffer.rfind(b"\n") + 1
-        pending, buffer = buffer[cut:], buffer[:cut]
-        if buffer:
-            yield buffer
-    if pending:
-        yield pending + b"\n"
+    return LogFile(name, _batches(name, split_lines(blocks, name), _Joiner(_UNWRAP[wrapper]), stats), stats)
 
 
 def _vector_batches(name: str, blocks: Iterator[bytes], stats: LogStats) -> Iterator[pa.RecordBatch]:
     """Lines that are not wrapped: split, filtered and cut with Arrow kernels, no Python loop
     per line (a 4M-line log would spend most of its import there). A line keeps its newline,
     which JSON ignores."""
-    for buffer in _whole_lines(blocks):
+    for buffer in whole_lines(blocks, name):
         ends = np.flatnonzero(np.frombuffer(buffer, np.uint8) == 10)
         offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
         lines = pa.LargeBinaryArray.from_buffers(
@@ -204,19 +191,6 @@ def _utf8(name: str, texts: pa.Array, rows: pa.Array) -> pa.Array:
             except UnicodeDecodeError as e:
                 raise ImportDataError(f"not valid UTF-8: {e.reason}", source=name, row=row) from None
         raise
-
-
-def _lines(blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
-    """Lists of whole lines (without their newline), in order."""
-    pending = b""
-    for block in blocks:
-        if not block:
-            continue
-        lines = (pending + block).split(b"\n")
-        pending = lines.pop()
-        yield lines
-    if pending:
-        yield [pending]
 
 
 def _batches(name: str, chunks: Iterator[list[bytes]], join: _Joiner, stats: LogStats) -> Iterator[pa.RecordBatch]:

@@ -1,4 +1,4 @@
-"""PostgreSQL ``COPY ... TO ... (FORMAT csv, HEADER)`` exports (input-formats §2.2).
+"""PostgreSQL ``COPY ... TO ... (FORMAT csv, HEADER)`` exports (docs/imports.md, "Table exports").
 
 NULL is an empty unquoted field and ``""`` an empty string; quoted fields may span lines. Every
 column is read as text: the store casts and checks values, so a bad value is reported with its row.
@@ -22,6 +22,8 @@ from .base import (
     numbered,
     numbered_schema,
     open_input,
+    read_blocks,
+    split_lines,
 )
 
 BLOCK_SIZE = 16 << 20
@@ -29,15 +31,8 @@ BLOCK_SIZE = 16 << 20
 
 def read_header(path: Path) -> list[str]:
     with open_input(path) as stream:
-        first = bytearray()
-        while not first.endswith(b"\n"):
-            chunk = stream.read(4096)
-            if not chunk:
-                break
-            first += chunk
-            if len(first) > 1 << 20:
-                break
-    line = bytes(first).split(b"\n", 1)[0].rstrip(b"\r")
+        lines = next(split_lines(read_blocks(stream, 4096), str(path), max_line=1 << 20), [b""])
+    line = lines[0].rstrip(b"\r")
     if not line:
         raise ImportDataError("the file is empty: expected a header row", source=str(path))
     try:

@@ -1,4 +1,4 @@
-"""``pg_dump --data-only`` plain dumps and COPY text format blocks (input-formats §2.3).
+"""``pg_dump --data-only`` plain dumps and COPY text format blocks (docs/imports.md, "Table exports").
 
 A dump holds several ``COPY public.<table> (<columns>) FROM stdin;`` blocks, each ended by ``\\.``.
 Blocks of tables we do not keep are skipped; ``\\restrict`` lines and SQL around the blocks are
@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from .._schema import TABLES
 from ..errors import ImportDataError
-from .base import ROW, Progress, Source, canonical_columns, open_input
+from .base import ROW, Progress, Source, canonical_columns, open_input, read_blocks, split_lines
 
 BATCH_ROWS = 1 << 16
 _COPY = re.compile(
@@ -73,16 +73,11 @@ def read_dump(path: Path, progress: Progress | None = None) -> Iterator[Source]:
 
 def _lines(path: Path, progress: Progress | None) -> Iterator[tuple[int, str]]:
     with open_input(path, progress) as stream:
-        pending = b""
         number = 0
-        while chunk := stream.read(1 << 20):
-            parts = (pending + chunk).split(b"\n")
-            pending = parts.pop()
+        for parts in split_lines(read_blocks(stream), str(path)):
             for part in parts:
                 number += 1
                 yield number, _decode(part, path, number)
-        if pending:
-            yield number + 1, _decode(pending, path, number + 1)
 
 
 def _decode(raw: bytes, path: Path, number: int) -> str:

@@ -2,8 +2,8 @@
 
 * ``interception_end`` records wait in :data:`~.schema.LOG_ENDS` until their interception is
   stored, then set its end time if it has none (the earliest end wins) and are dropped;
-* interceptions logged without thread ids (the gateway's G3 emitter) get them the way coderd
-  derives them (input-formats §1.5, coder-semantics §1.1): the parent is the interception that
+* interceptions logged without thread ids (the gateway's emitter) get them the way coderd
+  derives them (docs/imports.md, "Lineage"): the parent is the interception that
   recorded the tool call this one answers (:data:`~.schema.LOG_LINEAGE`), the root is the
   parent's root, else the parent. They are recomputed from everything stored, so a parent that
   arrives in a later file, or a later import, still links its children, and a row's

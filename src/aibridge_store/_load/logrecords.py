@@ -1,4 +1,5 @@
-"""Interception records out of log lines: the store's side of a log import (input-formats §1).
+"""Interception records out of log lines: the store's side of a log import (docs/imports.md,
+"The structured log").
 
 The candidate lines of :mod:`aibridge_store._ingest.logs` are loaded a slice at a time into the
 import run's log table, where DuckDB pulls every record field out of the JSON text in one pass
@@ -7,9 +8,9 @@ becomes a :class:`~.staging.Relation` over that table and is staged, checked and
 table export, so a bad value is reported with its file, line and field.
 
 Log records carry no row ids. Child rows get a deterministic id (a version-8 UUID hashed from the
-natural key of input-formats §1.5), so a record logged twice, or imported twice, is one row; the
+natural key, docs/imports.md "Natural keys"), so a record logged twice, or imported twice, is one row; the
 merge tells such rows from Coder's own (version 4) when a table export brings the same record.
-``interception_end`` records and the tool call a G3 start answers go to the store's log tables
+``interception_end`` records and the tool call a start without thread ids answers go to the store's log tables
 (:data:`~aibridge_store._schema.LOG_TABLES`); :mod:`aibridge_store._load.lineage` applies them once the
 rows they need are there, whatever order the lines came in.
 """
@@ -57,7 +58,7 @@ FIELDS = (
     "cache_write_input_tokens", "created_at", "prompt", "tool", "input", "server_url", "injected",
     "invocation_error", "tool_call_id", "item_id", "content",
 )
-"""Every record field the store reads (input-formats §1.4); all others are ignored."""
+"""Every record field the store reads; all others are ignored."""
 
 RECORD_TYPES = ("interception_start", "interception_end", "token_usage", "prompt_usage", "tool_usage", "model_thought")
 

@@ -44,7 +44,7 @@ NATURAL_KEYS = {
     TOOL_USAGES.name: ("interception_id", "provider_response_id", "tool"),
 }
 """What identifies a child record without its row id, besides its ``created_at``
-(input-formats §1.5), for the tables whose rows have ids."""
+(docs/imports.md, "Natural keys"), for the tables whose rows have ids."""
 
 _TOLERANCE = "INTERVAL 1 MICROSECOND"
 """PostgreSQL rounds a logged nanosecond time to the microsecond; a copy read elsewhere may

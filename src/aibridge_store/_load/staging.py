@@ -160,7 +160,7 @@ _CASTS = {
 def timestamp_sql(text: str) -> str:
     """SQL reading a timestamp string the way PostgreSQL does: more than six fractional digits
     (Go logs nanoseconds) are rounded to the microsecond, half to even on the float value as
-    PostgreSQL's ``rint``, where DuckDB's cast would truncate (input-formats §1.5)."""
+    PostgreSQL's ``rint``, where DuckDB's cast would truncate (docs/imports.md, "Timestamps")."""
     fraction = f"regexp_extract({text}, '\\.([0-9]{{7,}})', 1)"
     rounded = f"CAST(round_even(TRY_CAST('0.' || {fraction} AS DOUBLE) * 1000000.0, 0) AS BIGINT)"
     truncated = f"CAST(left({fraction}, 6) AS BIGINT)"

@@ -1,5 +1,5 @@
 """The search keys as data: which column each key filters, how its value is read, and which
-keys each endpoint accepts (coder-semantics.md §2.3–2.4)."""
+keys each endpoint accepts (docs/semantics.md, "Search queries")."""
 
 from __future__ import annotations
 

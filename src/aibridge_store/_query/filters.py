@@ -1,4 +1,4 @@
-"""Syntax tree → filter tree, with Coder's checks and messages (coder-semantics.md §2.3–2.4).
+"""Syntax tree → filter tree, with Coder's checks and messages (docs/semantics.md, "Search queries").
 
 Every problem is collected into one :class:`QueryValidationError`, as Coder does; errors about the
 shape of elements come first and alone.

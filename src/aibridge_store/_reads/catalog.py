@@ -1,4 +1,5 @@
-"""``GET /api/v2/aibridge/models`` and ``/clients`` (coder-semantics.md §6–7, decisions 5 and 7).
+"""``GET /api/v2/aibridge/models`` and ``/clients`` (docs/semantics.md, "Models and clients";
+docs/decisions.md, "Clients", "Empty lists" and "Catalog prefixes").
 
 Both read the catalog of distinct models and clients of ended interceptions (kept per initiator,
 so a member's list holds only their own). The prefix match takes ``%`` and ``_`` literally.

@@ -40,6 +40,18 @@ class _Cursor(NamedTuple):
     id: uuid.UUID
 
 
+class DeepPages(NamedTuple):
+    """When and how a deep page is read below a start-time bound found first."""
+
+    threshold: int = 1000
+    """From this many rows (offset + limit) on."""
+    first_window: timedelta = timedelta(minutes=15)
+    """The first window tried; it grows sixteenfold until it holds enough rows."""
+
+
+DEEP_PAGES = DeepPages()
+
+
 def list_interceptions(
     con: duckdb.DuckDBPyConnection,
     q: str,
@@ -48,6 +60,7 @@ def list_interceptions(
     offset: int | str | None,
     after_id: Any,
     actor: Actor | None,
+    deep: DeepPages = DEEP_PAGES,
 ) -> InterceptionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
@@ -55,8 +68,8 @@ def list_interceptions(
     cursor = _cursor_position(con, page.after, actor) if page.after else None
     count = count_interceptions(con, filters)
     bound = None
-    if page.offset + page.limit > DEEP_PAGE and count > page.offset + page.limit:
-        bound = _lower_bound(con, filters, cursor, page.offset + page.limit)
+    if page.offset + page.limit > deep.threshold and count > page.offset + page.limit:
+        bound = _lower_bound(con, filters, cursor, page.offset + page.limit, deep.first_window)
     rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
     children = fetch_children(con, rows)
     return InterceptionsPage.model_validate_json(_document(count, rows, children))
@@ -99,13 +112,8 @@ def _after_cursor(compiler: Compiler, cursor: _Cursor | None) -> str:
     return " AND " + keyset(compiler, [('i."started_at"', cursor.started_at), ('i."id"', cursor.id)], "<", bounded=True)
 
 
-DEEP_PAGE = 1000
-"""From this many rows (offset + limit) on, a page is read below a start-time bound found first."""
-_FIRST_WINDOW = timedelta(minutes=15)
-
-
 def _lower_bound(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, needed: int
+    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, needed: int, first_window: timedelta
 ) -> datetime | None:
     """A start time at or after which at least ``needed`` matching rows start, or None.
 
@@ -124,7 +132,7 @@ def _lower_bound(
     )
     if newest is None:
         return None
-    window = _FIRST_WINDOW
+    window = first_window
     while window < newest - oldest:
         lower: datetime = newest - window
         compiler = Compiler(table_alias="i")

@@ -1,4 +1,4 @@
-"""Coder's pagination parameters: parsing, defaults, limits and their exact errors (§2.2)."""
+"""Coder's pagination parameters: parsing, defaults, limits and their exact errors (docs/semantics.md, "Paging")."""
 
 from __future__ import annotations
 
