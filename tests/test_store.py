@@ -9,7 +9,7 @@ import pytest
 
 from aibridge_store import SchemaVersionError, StorageError, Store
 from aibridge_store._schema import SCHEMA_VERSION, TABLES
-from tests.helpers.rows import export_dir, interception
+from tests.helpers.rows import export_dir, interception, uid
 
 
 def test_file_store_keeps_data_across_opens(tmp_path: Path) -> None:
@@ -109,3 +109,31 @@ def test_memory_limit_is_applied(given: str, applied: str) -> None:
 def test_a_bad_memory_limit_is_our_error(given: str) -> None:
     with pytest.raises(StorageError, match="invalid memory limit"):
         Store.open(memory_limit=given)
+
+
+def test_reads_inside_a_transaction_see_its_changes(tmp_path: Path, store: Store) -> None:
+    store.import_path(export_dir(tmp_path / "x", [interception(1), interception(2)]))
+    with store.transaction() as con:
+        con.execute("DELETE FROM aibridge_interceptions WHERE id = ?", [uid(1)])
+        assert [r.id for r in store.list_interceptions().results] == [uid(2)]
+        assert store.list_models() == ["claude-opus-4-5"]
+    assert store.list_interceptions().count == 1
+
+
+def test_a_read_that_fails_in_duckdb_raises_storage_error(store: Store) -> None:
+    store.connection.execute("DROP TABLE aibridge_session_rollup")
+    with pytest.raises(StorageError, match="cannot read the store"):
+        store.list_sessions()
+    assert store.list_interceptions().count == 0  # the store is still usable
+
+
+def test_an_import_inside_a_transaction_is_refused_and_nothing_changes(tmp_path: Path, store: Store) -> None:
+    exports = export_dir(tmp_path / "x", [interception(1)])
+    with store.transaction(), pytest.raises(StorageError, match="transaction of its own"):
+        store.import_path(exports)
+    assert store.list_interceptions().count == 0
+
+
+def test_transactions_do_not_nest(store: Store) -> None:
+    with store.transaction(), pytest.raises(StorageError, match="does not nest"), store.transaction():
+        pass
