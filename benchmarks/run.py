@@ -153,13 +153,13 @@ _RECOMPUTED_TOTALS = """
 WITH ended AS (SELECT * FROM aibridge_interceptions WHERE ended_at IS NOT NULL),
 tokens AS (SELECT sum(t.input_tokens) AS i, sum(t.output_tokens) AS o, sum(t.cache_read_input_tokens) AS c
            FROM aibridge_token_usages t JOIN ended e ON e.id = t.interception_id),
-active AS (SELECT max(COALESCE(p.newest, e.started_at)) AS a FROM ended e LEFT JOIN
-           (SELECT interception_id, max(created_at) AS newest FROM aibridge_user_prompts GROUP BY 1) p
-           ON p.interception_id = e.id)
-SELECT (SELECT count(*) FROM (SELECT DISTINCT session_id, initiator_id FROM ended)),
-       (SELECT count(*) FROM ended WHERE thread_root_id IS NULL), tokens.i, tokens.o, tokens.c,
-       (SELECT min(started_at) FROM ended), (SELECT max(ended_at) FROM ended), active.a
-FROM tokens, active
+prompts AS (SELECT interception_id, max(created_at) AS newest FROM aibridge_user_prompts GROUP BY 1),
+sessions AS (SELECT e.session_id, e.initiator_id, COALESCE(max(p.newest), min(e.started_at)) AS active
+             FROM ended e LEFT JOIN prompts p ON p.interception_id = e.id GROUP BY ALL)
+SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM ended WHERE thread_root_id IS NULL),
+       tokens.i, tokens.o, tokens.c, (SELECT min(started_at) FROM ended), (SELECT max(ended_at) FROM ended),
+       (SELECT max(active) FROM sessions)
+FROM tokens
 """
 
 
