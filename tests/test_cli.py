@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store.cli import main
-from tests.helpers.rows import export_dir, interception, prompt, token, uid
+from tests.helpers.rows import USER_A, export_dir, interception, prompt, token, uid
 
 
 @pytest.fixture
@@ -103,7 +103,11 @@ def test_sessions_table_and_json(sessions_db: Path, capsys: pytest.CaptureFixtur
     assert main(["--db", str(sessions_db), "sessions", "--limit", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["last_active_at", "session", "initiator"]
-    assert out[2].split()[1] == "s-2" and out[-1] == "1-1 of 2 session(s); next page: --after-session-id s-2"
+    assert out[2].split()[1] == "s-2"
+    assert out[-1] == f"1-1 of 2 session(s); next page: --after-session-id s-2 --after-initiator {USER_A}"
+    hint = out[-1].split("next page: ")[1].split()
+    assert main(["--db", str(sessions_db), "sessions", "--limit", "1", *hint]) == 0
+    assert capsys.readouterr().out.splitlines()[2].split()[1] == "s-1"
     assert main(["--db", str(sessions_db), "sessions", "-q", "model:gpt-5", "--json"]) == 0
     with Store.open(sessions_db, read_only=True) as store:
         assert json.loads(capsys.readouterr().out) == store.list_sessions("model:gpt-5").model_dump(mode="json")

@@ -267,6 +267,7 @@ class Store:
         limit: int | str | None = None,
         offset: int | str = 0,
         after_session_id: str | None = None,
+        after_initiator_id: Any = None,
         actor: Actor | None = None,
     ) -> SessionsPage:
         """List sessions, most recently active first, as ``GET /api/v2/aibridge/sessions`` does.
@@ -275,11 +276,17 @@ class Store:
         two sessions with the same id. Filters choose which interceptions count for
         ``started_at``, ``ended_at``, ``threads`` and ``last_active_at``; the other fields always
         cover the whole session.
+
+        Page on with ``after_session_id`` and ``after_initiator_id``, the last session's id and
+        initiator (``store.list_sessions(q, **page.next_cursor)``): that pair names one session,
+        so a walk never repeats or skips one. ``after_session_id`` alone, as Coder takes it, names
+        the first of the sessions that share that id.
         """
 
         with self._reading() as con:
             return list_sessions(
-                con, q, limit=limit, offset=offset, after_session_id=after_session_id, actor=actor
+                con, q, limit=limit, offset=offset, after_session_id=after_session_id,
+                after_initiator_id=after_initiator_id, actor=actor,
             )
 
     def get_session_threads(

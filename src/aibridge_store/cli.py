@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -178,7 +179,10 @@ def render_sessions(page: SessionsPage, offset: int) -> str:
         rows,
         right={4, 6, 7},
     )
-    last = page.sessions[-1].id if page.sessions else ""
+    cursor = page.next_cursor
+    last = ""
+    if cursor:
+        last = f"{shlex.quote(cursor['after_session_id'])} --after-initiator {cursor['after_initiator_id']}"
     return table + _footer(offset, len(page.sessions), page.count, "session(s)", "--after-session-id", last)
 
 
@@ -265,6 +269,9 @@ def _parser() -> argparse.ArgumentParser:
         "--after-session-id",
     )
     ses.add_argument("--after-session-id", default=None, help="cursor: the last session id of the previous page")
+    ses.add_argument(
+        "--after-initiator", default=None, help="cursor: the last session's initiator id (names one session)"
+    )
     one = commands.add_parser("session", help="one session's threads, oldest first")
     one.add_argument("session_id", help="a session id, or the id of any interception in the session")
     one.add_argument("--after-id", default=None, help="the threads after this interception's thread")
@@ -341,7 +348,8 @@ def _interceptions(args: argparse.Namespace) -> int:
 def _sessions(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         page = store.list_sessions(
-            args.query, limit=args.limit, offset=args.offset, after_session_id=args.after_session_id
+            args.query, limit=args.limit, offset=args.offset, after_session_id=args.after_session_id,
+            after_initiator_id=args.after_initiator,
         )
     return _show(args, page, lambda p: render_sessions(p, int(args.offset or 0)))
 

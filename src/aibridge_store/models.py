@@ -137,6 +137,15 @@ class SessionsPage(_Model):
     count: int
     sessions: list[Session]
 
+    @property
+    def next_cursor(self) -> dict[str, str]:
+        """The arguments that ask for the page after this one: the last session's id and
+        initiator, which name exactly one session ({} for an empty page)."""
+        if not self.sessions:
+            return {}
+        last = self.sessions[-1]
+        return {"after_session_id": last.id, "after_initiator_id": str(last.initiator.id)}
+
 
 class TokenUsageTotals(_Model):
     """Summed token counts and the merged integer counters of their metadata (docs/semantics.md, "Token totals")."""

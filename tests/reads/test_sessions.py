@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
-from aibridge_store import Actor, PaginationError, QueryValidationError, Store
-from tests.helpers.rows import USER_A, USER_B, export_dir, interception, prompt, token, ts, uid
+from aibridge_store import Actor, PaginationError, QueryValidationError, SessionsPage, Store
+from tests.helpers.rows import USER_A, USER_B, USER_GHOST, export_dir, interception, prompt, token, ts, uid
 
 
 @pytest.fixture
@@ -133,10 +134,37 @@ def test_pages_by_cursor_and_offset(loaded: Store) -> None:
     assert second.count == 4
 
 
-def test_cursor_position_covers_every_initiator(loaded: Store) -> None:
-    # "shared" sits at its newest activity over both users (15:00:30), so both rows come before it.
-    page = loaded.list_sessions(after_session_id="shared")
-    assert page.sessions == []
+def _keys(page: SessionsPage) -> list[tuple[str, uuid.UUID]]:
+    return [(s.id, s.initiator.id) for s in page.sessions]
+
+
+def test_a_shared_session_id_alone_resolves_to_the_first_of_its_sessions(loaded: Store) -> None:
+    order = _keys(loaded.list_sessions())
+    first = next(i for i, (sid, _) in enumerate(order) if sid == "shared")
+    assert sum(sid == "shared" for sid, _ in order) == 2
+    assert _keys(loaded.list_sessions(after_session_id="shared")) == order[first + 1:]
+
+
+def test_the_session_and_initiator_cursor_names_one_session(loaded: Store) -> None:
+    order = _keys(loaded.list_sessions())
+    for i, (sid, initiator) in enumerate(order):
+        page = loaded.list_sessions(after_session_id=sid, after_initiator_id=initiator)
+        assert _keys(page) == order[i + 1:]
+
+
+def test_the_next_cursor_of_a_page_asks_for_the_next_page(loaded: Store) -> None:
+    first = loaded.list_sessions(limit=2)
+    second = loaded.list_sessions(limit=2, **first.next_cursor)
+    assert _keys(first) + _keys(second) == _keys(loaded.list_sessions())[:4]
+    assert loaded.list_sessions(limit=2, offset=100).next_cursor == {}
+
+
+def test_a_member_cursor_ignores_other_users_sessions(loaded: Store) -> None:
+    member = Actor.member(USER_B)
+    mine = _keys(loaded.list_sessions(actor=member))
+    assert {initiator for _, initiator in mine} == {USER_B}
+    for i, (sid, _) in enumerate(mine):
+        assert _keys(loaded.list_sessions(after_session_id=sid, actor=member)) == mine[i + 1:]
 
 
 @pytest.mark.parametrize(
@@ -144,6 +172,14 @@ def test_cursor_position_covers_every_initiator(loaded: Store) -> None:
     [
         ({"after_session_id": "nope"}, {"message": "Query parameter has invalid value.",
                                         "detail": 'after_session_id: session "nope" not found'}),
+        ({"after_session_id": "shared", "after_initiator_id": str(USER_GHOST)}, {
+            "message": "Query parameter has invalid value.",
+            "detail": f'after_session_id: session "shared" of initiator {USER_GHOST} not found'}),
+        ({"after_initiator_id": str(USER_A)}, {"message": "Query parameters have invalid values.",
+                                               "detail": "after_initiator_id needs after_session_id."}),
+        ({"after_session_id": "shared", "after_initiator_id": "nope"}, {
+            "message": "Query parameters have invalid values.",
+            "validations": [{"field": "after_initiator_id", "detail": 'Query param "after_initiator_id" must be a valid uuid'}]}),
         ({"after_session_id": "shared", "offset": 1}, {
             "message": "Query parameters have invalid values.",
             "detail": "Cannot use both after_session_id and offset pagination in the same request."}),

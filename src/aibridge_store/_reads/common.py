@@ -45,6 +45,12 @@ def count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = (
     return int(one_row(con, sql, params)[0])
 
 
+def bind_scope(actor: Actor) -> And:
+    """The filters that limit rows to what the actor may read (none for an owner)."""
+    scope = actor.scope()
+    return And((scope,)) if scope is not None else And(())
+
+
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 

@@ -10,22 +10,22 @@ they are computed from the matching interceptions.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import NamedTuple
 
 import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
-from .._gocompat import go_quote
+from .._gocompat import as_uuid, go_quote
 from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals
-from .._query.ast import Filter
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
-from ..errors import PaginationError
+from ..errors import PaginationError, Validation
 from ..models import SessionsPage
 from . import jsonsql as js
-from .common import bind_filters, count, fetch_named
-from .pagination import keyset, parse_page
+from .common import bind_filters, bind_scope, count, fetch_named
+from .pagination import INVALID, keyset, parse_page
 
 _R = ident(SESSION_ROLLUP)
 _WHOLE_SESSION_KEYS = frozenset({"initiator", "session_id"})
@@ -38,16 +38,18 @@ def list_sessions(
     limit: int | str | None,
     offset: int | str | None,
     after_session_id: str | None,
+    after_initiator_id: object = None,
     actor: Actor | None,
 ) -> SessionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
+    initiator = _cursor_initiator(after_initiator_id, page.after_key)
     filters = bind_filters(con, actor, q, ENDPOINT)
-    cursor = _cursor_position(con, page.after_key, actor) if page.after_key else None
-    if _selects_whole_sessions(filters):
-        count, rows = _from_rollup(con, filters, cursor, page.limit, page.offset)
-    else:
-        count, rows = _from_interceptions(con, filters, cursor, page.limit, page.offset)
+    source = _Rollup(filters) if _selects_whole_sessions(filters) else _Groups(filters)
+    cursor = None
+    if page.after_key:
+        cursor = _cursor_position(con, source, page.after_key, initiator, actor)
+    count, rows = source.page(con, cursor, page.limit, page.offset)
     return SessionsPage.model_validate_json(_PAGE % (js.number(count), js.array(map(_session_json, rows))))
 
 
@@ -55,33 +57,51 @@ def _selects_whole_sessions(filters: And) -> bool:
     return all(isinstance(f, Equals) and f.field in _WHOLE_SESSION_KEYS for f in filters.items)
 
 
+def _cursor_initiator(value: object, session_id: str | None) -> uuid.UUID | None:
+    try:
+        initiator = as_uuid(value)
+    except ValueError:
+        raise PaginationError(INVALID, validations=[
+            Validation("after_initiator_id", 'Query param "after_initiator_id" must be a valid uuid')
+        ]) from None
+    if initiator is not None and not session_id:
+        raise PaginationError(INVALID, detail="after_initiator_id needs after_session_id.")
+    return initiator
+
+
 class _Cursor(NamedTuple):
+    """A position in the sessions order (``last_active_at DESC, session_id DESC, initiator_id DESC``)."""
+
     last_active_at: datetime
     session_id: str
+    initiator_id: uuid.UUID
 
 
-def _cursor_position(con: duckdb.DuckDBPyConnection, session_id: str, actor: Actor) -> _Cursor:
-    """Where ``after_session_id`` sits: over every initiator's ended interceptions of that session."""
-    compiler = Compiler(table_alias="r")
-    visible = And(tuple(f for f in (actor.scope(),) if f is not None))
-    row = con.execute(
-        f'SELECT count(*) FILTER (WHERE {compiler.compile(visible)}), '
-        f'COALESCE(max(r."max_prompt_at"), min(r."started_at")) '
-        f'FROM {_R} AS r WHERE r."session_id" = {compiler.param(session_id)}',
-        compiler.params,
-    ).fetchone()
-    if row is None or not row[0]:
+def _cursor_position(
+    con: duckdb.DuckDBPyConnection, source: _Source, session_id: str, initiator: uuid.UUID | None, actor: Actor
+) -> _Cursor:
+    """Where the cursor session sits in this query's order (docs/decisions.md, "Sessions cursor").
+
+    The position is the session's row as this query computes it, so that a walk following the
+    cursors never repeats or skips a row. A session the filters leave out sits where its unfiltered
+    row would. Only sessions the actor may read count. With a session id alone, a session id
+    that several users share resolves to the first of their sessions in page order."""
+    found = source.position(con, session_id, initiator)
+    if found is None:
+        found = _Rollup(bind_scope(actor)).position(con, session_id, initiator)
+    if found is None:
+        named = f"session {go_quote(session_id)}" + (f" of initiator {initiator}" if initiator else "")
         raise PaginationError(
-            "Query parameter has invalid value.",
-            detail=f"after_session_id: session {go_quote(session_id)} not found",
+            "Query parameter has invalid value.", detail=f"after_session_id: {named} not found"
         )
-    return _Cursor(row[1], session_id)
+    return found
 
 
 def _before_cursor(compiler: Compiler, table: str, cursor: _Cursor | None) -> str:
     if cursor is None:
         return ""
-    keys = [(f'{table}."last_active_at"', cursor.last_active_at), (f'{table}."session_id"', cursor.session_id)]
+    keys = [(f'{table}."last_active_at"', cursor.last_active_at), (f'{table}."session_id"', cursor.session_id),
+            (f'{table}."initiator_id"', cursor.initiator_id)]
     return " AND " + keyset(compiler, keys, "<")
 
 
@@ -141,36 +161,79 @@ def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: i
     """
 
 
-def _from_rollup(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, limit: int, offset: int
-) -> tuple[int, list[_SessionRow]]:
-    compiler = Compiler(table_alias="r")
-    total = count(con, f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(filters)}", compiler.params)
-    compiler = Compiler(table_alias="g")
-    where = compiler.compile(filters) + _before_cursor(compiler, "g", cursor)
-    rows = fetch_named(con, _page_sql(_R, where, compiler, limit, offset, rollup=True), compiler.params, _SessionRow)
-    return total, rows
+class _Rollup:
+    """Sessions straight from the rollup: the filters select whole sessions (initiator, session
+    id, the actor's scope), so the rollup's aggregates are the page's."""
+
+    def __init__(self, filters: And) -> None:
+        self.filters = filters
+
+    def page(
+        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int
+    ) -> tuple[int, list[_SessionRow]]:
+        compiler = Compiler(table_alias="r")
+        total = count(con, f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(self.filters)}", compiler.params)
+        compiler = Compiler(table_alias="g")
+        where = compiler.compile(self.filters) + _before_cursor(compiler, "g", cursor)
+        sql = _page_sql(_R, where, compiler, limit, offset, rollup=True)
+        return total, fetch_named(con, sql, compiler.params, _SessionRow)
+
+    def position(self, con: duckdb.DuckDBPyConnection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
+        compiler = Compiler(table_alias="g")
+        where = compiler.compile(self.filters)
+        return _first_position(con, _R, where, compiler, session_id, initiator)
 
 
-def _from_interceptions(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, limit: int, offset: int
-) -> tuple[int, list[_SessionRow]]:
-    compiler = Compiler(table_alias="i")
-    groups = f"""(
-        SELECT i."session_id", i."initiator_id", min(i."started_at") AS "started_at",
-               max(i."ended_at") AS "ended_at",
-               count(*) FILTER (WHERE i."thread_root_id" IS NULL) AS "threads",
-               COALESCE(max(i.{ident(LAST_PROMPT_AT)}), min(i."started_at")) AS "last_active_at"
-        FROM {ident(INTERCEPTIONS.name)} AS i
-        WHERE i."ended_at" IS NOT NULL AND {compiler.compile(filters)}
-        GROUP BY ALL
-    )"""
-    total = count(con, f"SELECT count(*) FROM {groups}", compiler.params)
-    where = "TRUE" + _before_cursor(compiler, "g", cursor)
-    rows = fetch_named(
-        con, _page_sql(groups, where, compiler, limit, offset, rollup=False), compiler.params, _SessionRow
-    )
-    return total, rows
+class _Groups:
+    """Sessions aggregated from the interceptions that match the filters."""
+
+    def __init__(self, filters: And) -> None:
+        self.filters = filters
+
+    def _groups(self, compiler: Compiler) -> str:
+        return f"""(
+            SELECT i."session_id", i."initiator_id", min(i."started_at") AS "started_at",
+                   max(i."ended_at") AS "ended_at",
+                   count(*) FILTER (WHERE i."thread_root_id" IS NULL) AS "threads",
+                   COALESCE(max(i.{ident(LAST_PROMPT_AT)}), min(i."started_at")) AS "last_active_at"
+            FROM {ident(INTERCEPTIONS.name)} AS i
+            WHERE i."ended_at" IS NOT NULL AND {compiler.compile(self.filters)}
+            GROUP BY ALL
+        )"""
+
+    def page(
+        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int
+    ) -> tuple[int, list[_SessionRow]]:
+        compiler = Compiler(table_alias="i")
+        groups = self._groups(compiler)
+        total = count(con, f"SELECT count(*) FROM {groups}", compiler.params)
+        where = "TRUE" + _before_cursor(compiler, "g", cursor)
+        sql = _page_sql(groups, where, compiler, limit, offset, rollup=False)
+        return total, fetch_named(con, sql, compiler.params, _SessionRow)
+
+    def position(self, con: duckdb.DuckDBPyConnection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
+        compiler = Compiler(table_alias="i")
+        narrowed = _Groups(And((*self.filters.items, Equals("session_id", session_id))))
+        return _first_position(con, narrowed._groups(compiler), "TRUE", compiler, session_id, initiator)
+
+
+_Source = _Rollup | _Groups
+
+
+def _first_position(
+    con: duckdb.DuckDBPyConnection, source: str, where: str, compiler: Compiler, session_id: str,
+    initiator: uuid.UUID | None,
+) -> _Cursor | None:
+    """The first row of ``source`` (alias g) in page order with this session id (and initiator)."""
+    where += f' AND g."session_id" = {compiler.param(session_id)}'
+    if initiator is not None:
+        where += f' AND g."initiator_id" = {compiler.param(initiator)}'
+    row = con.execute(
+        f'SELECT g."last_active_at", g."session_id", g."initiator_id" FROM {source} AS g WHERE {where} '
+        f"ORDER BY {_ORDER} LIMIT 1",
+        compiler.params,
+    ).fetchone()
+    return None if row is None else _Cursor(*row)
 
 
 _SUMMARY = js.template("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens")
