@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aibridge_store.cli import main
-from tests.helpers.rows import USER_A, export_dir, interception, prompt, token, uid
+from tests.helpers.rows import USER_A, USER_B, export_dir, interception, prompt, token, uid
 
 
 @pytest.fixture
@@ -153,3 +153,83 @@ def test_import_summary_reports_what_a_response_could_not_hold(db: Path, tmp_pat
     capsys.readouterr()
     assert main(["--db", str(tmp_path / "b.duckdb"), "import", str(path)]) == 0
     assert "a sessions page holds no interceptions" in capsys.readouterr().out
+
+
+def test_a_read_never_creates_a_store_issue_9(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "typo.duckdb"
+    assert main(["--db", str(missing), "interceptions"]) == 1
+    assert "no store at" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_json_errors_are_coders_error_body(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(db), "interceptions", "-q", "bogus:1", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "message": "Invalid workspace search query.",
+        "validations": [{"field": "bogus", "detail": 'Query param "bogus" is not a valid query param'}],
+    }
+    assert captured.err.startswith("aibridge-store: error:")
+
+
+def test_version_and_module_entry_point(db: Path) -> None:
+    from aibridge_store import __version__
+
+    for command in ([sys.executable, "-m", "aibridge_store", "--version"],):
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == f"aibridge-store {__version__}"
+    done = subprocess.run([sys.executable, "-m", "aibridge_store", "--db", str(db), "models"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "claude-opus-4-5"
+
+
+def test_piping_into_head_ends_quietly(tmp_path: Path) -> None:
+    export_dir(tmp_path / "export", [interception(n) for n in range(1, 1000)])
+    db = tmp_path / "big.duckdb"
+    assert main(["--db", str(db), "import", "--quiet", str(tmp_path / "export")]) == 0
+    pipeline = subprocess.run(
+        f'"{sys.executable}" -m aibridge_store --db "{db}" interceptions --limit 1000 --json | head -c 100',
+        shell=True, capture_output=True, text=True, check=True,
+    )
+    assert len(pipeline.stdout) == 100
+    assert "Error" not in pipeline.stderr and "Traceback" not in pipeline.stderr
+
+
+def test_as_a_user_initiator_me_means_them(sessions_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(sessions_db), "--as", "alice", "interceptions", "-q", "initiator:me", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["count"] == 3 and {r["initiator"]["username"] for r in body["results"]} == {"alice"}
+    assert main(["--db", str(sessions_db), "--as", "nobody", "interceptions"]) == 1
+    assert "no user named 'nobody'" in capsys.readouterr().err
+
+
+def test_a_member_cannot_tell_another_users_name_from_a_missing_one(tmp_path: Path) -> None:
+    from aibridge_store import Actor, QueryValidationError, Store
+
+    rows = [interception(1), interception(2, initiator_id=str(USER_B))]
+    with Store.open() as store:
+        store.import_path(export_dir(tmp_path, rows))
+        member = Actor.member(USER_B)
+        answers = []
+        for name in ("alice", "nobody"):
+            with pytest.raises(QueryValidationError) as caught:
+                store.list_interceptions(f"initiator:{name}", actor=member)
+            answers.append(caught.value.to_response()["validations"])
+        assert answers[0] == [{**answers[1][0], "detail": answers[1][0]["detail"].replace("nobody", "alice")}]
+        assert store.list_interceptions("initiator:Bob", actor=member).count == 1
+
+
+def test_the_threads_hint_is_offered_only_when_more_threads_follow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [interception(n, client_session_id="s") for n in range(1, 4)]
+    export_dir(tmp_path / "export", rows)
+    db = tmp_path / "t.duckdb"
+    assert main(["--db", str(db), "import", "--quiet", str(tmp_path / "export")]) == 0
+    assert main(["--db", str(db), "session", "s", "--limit", "2"]) == 0
+    hint = capsys.readouterr().out.splitlines()[-1]
+    assert hint == f"2 thread(s); next page: --after-id {uid(2)}"
+    assert main(["--db", str(db), "session", "s", "--limit", "2", "--after-id", str(uid(2))]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 thread(s)"
+    assert main(["--db", str(db), "session", "s", "--limit", "3"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "3 thread(s)"

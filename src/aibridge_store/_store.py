@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -12,15 +13,16 @@ from typing import Any
 
 import duckdb
 
-from ._auth import Actor
+from ._auth import Actor, Role
 from ._load import Importer, ImportSummary, ProgressCallback
 from ._query import CLIENTS_SEARCH, MODELS_SEARCH
 from ._reads.catalog import list_catalog
+from ._reads.common import resolve_user
 from ._reads.interceptions import list_interceptions
 from ._reads.sessions import list_sessions
 from ._reads.threads import get_session_threads
 from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, ident, upgrade_statements
-from .errors import SchemaVersionError, StorageError
+from .errors import NotFoundError, SchemaVersionError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 ROW_GROUP_SIZE = 8192
@@ -38,6 +40,11 @@ def _memory_size(text: str) -> str:
     if match is None:
         raise StorageError(f"invalid memory limit {text!r}: use a size such as '512MB' or '2GB'")
     return f"{match.group(1)}{match.group(2) or 'B'}"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 class Store:
@@ -87,6 +94,9 @@ class Store:
             if memory_limit is not None:
                 store._set_memory_limit(memory_limit)
             store._prepare()
+        except duckdb.Error as e:
+            con.close()
+            raise StorageError(f"cannot open {location!r} as an aibridge_store database: {_first_line(e)}") from e
         except BaseException:
             con.close()
             raise
@@ -108,6 +118,11 @@ class Store:
                 f"{where} was written by a newer aibridge_store (schema version {version}); "
                 f"this version reads schema version {SCHEMA_VERSION} or older: upgrade aibridge_store"
             )
+        if version is None and self._foreign_tables():
+            raise StorageError(
+                f"{where} is not an aibridge_store database: it holds other tables "
+                f"({', '.join(self._foreign_tables()[:5])}); open a file of its own"
+            )
         if self.read_only:
             if version is None:
                 raise StorageError(f"{where} is not an aibridge_store database")
@@ -122,6 +137,13 @@ class Store:
                 f'INSERT OR REPLACE INTO {ident(META_TABLE)} ("key", "value") VALUES (\'schema_version\', ?)',
                 [str(SCHEMA_VERSION)],
             )
+
+    def _foreign_tables(self) -> list[str]:
+        rows = self._con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            "ORDER BY table_name"
+        ).fetchall()
+        return [name for (name,) in rows]
 
     def _schema_version(self) -> int | None:
         exists = self._con.execute(
@@ -241,10 +263,22 @@ class Store:
                     yield self._con
                 finally:
                     self._con.rollback()
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None  # Ctrl-C while DuckDB ran a query
             except duckdb.Error as e:
                 raise StorageError(f"cannot read the store: {e}") from e
 
     # -- reads -------------------------------------------------------------------------------
+
+    def actor(self, user: str | uuid.UUID, *, role: Role = "member") -> Actor:
+        """The :class:`Actor` of a user named by username or id, in ``role`` (``"member"``: their
+        own rows; ``"auditor"`` or ``"owner"``: everything). An id is taken as it is, stored or not;
+        an unknown username raises :class:`NotFoundError`."""
+        with self._reading() as con:
+            user_id = resolve_user(con, user)
+        if user_id is None:
+            raise NotFoundError(f"no user named {str(user)!r} in the store")
+        return Actor(role, user_id)
 
     def list_interceptions(
         self,

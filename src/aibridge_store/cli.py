@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TextIO, TypeAlias
 
-from . import DATABASE_SCHEMES, ImportSummary, Store, TableCounts
-from .errors import AibridgeStoreError
+from . import DATABASE_SCHEMES, Actor, ImportSummary, Store, TableCounts, __version__
+from .errors import AibridgeStoreError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
 
 DEFAULT_DB = "aibridge.duckdb"
@@ -186,7 +186,7 @@ def render_sessions(page: SessionsPage, offset: int) -> str:
     return table + _footer(offset, len(page.sessions), page.count, "session(s)", "--after-session-id", last)
 
 
-def render_threads(page: SessionThreads) -> str:
+def render_threads(page: SessionThreads, more: bool = False) -> str:
     summary = page.token_usage_summary
     head = [
         f"session {page.id} by {page.initiator.username or page.initiator.id}, client {page.client or '-'}",
@@ -213,8 +213,8 @@ def render_threads(page: SessionThreads) -> str:
         ("started_at", "thread", "model", "actions", "tools", "in", "out", "prompt"), rows, right={3, 4, 5, 6}
     )
     footer = f"\n{len(page.threads)} thread(s)"
-    if page.threads:
-        footer += f"; next: --after-id {page.threads[-1].id}"
+    if more:
+        footer += f"; next page: --after-id {page.threads[-1].id}"
     return "\n".join(head) + table + footer
 
 
@@ -244,6 +244,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"DuckDB database file (default: $AIBRIDGE_STORE_DB or {DEFAULT_DB})",
     )
     parser.add_argument("--memory-limit", default=None, help="cap DuckDB's memory, e.g. 2GB (imports spill to disk)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--as", dest="as_user", default=None, metavar="USER",
+        help="read as this user (a username or id): initiator:me means them, and --role says what they see",
+    )
+    parser.add_argument(
+        "--role", choices=("member", "auditor", "owner"), default="member",
+        help="with --as: a member reads only their own rows (default); auditors and owners read all",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     imp = commands.add_parser(
         "import",
@@ -290,11 +299,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args)
         return _READS[args.command](args)
     except AibridgeStoreError as e:
+        if getattr(args, "json", False):
+            _print_json(e.to_response())
         print(f"aibridge-store: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("aibridge-store: interrupted; nothing of the current import was kept", file=sys.stderr)
+        kept = "; nothing of the current import was kept" if args.command == "import" else ""
+        print(f"aibridge-store: interrupted{kept}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -324,7 +340,17 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _reader(args: argparse.Namespace) -> Store:
-    return Store.open(args.db, read_only=os.path.exists(args.db), memory_limit=args.memory_limit)
+    """The store, read-only: a read never creates or changes one."""
+    if not os.path.exists(args.db):
+        raise StorageError(f"no store at {args.db!r}: import into it first, or give --db the right file")
+    return Store.open(args.db, read_only=True, memory_limit=args.memory_limit)
+
+
+def _actor(store: Store, args: argparse.Namespace) -> Actor | None:
+    """Who the read runs as: --as USER (a username or id) with --role; else the local administrator."""
+    if args.as_user is None:
+        return None
+    return store.actor(args.as_user, role=args.role)
 
 
 def _print_json(value: object) -> None:
@@ -341,7 +367,9 @@ def _show(args: argparse.Namespace, page: Any, render: Callable[[Any], str]) -> 
 
 def _interceptions(args: argparse.Namespace) -> int:
     with _reader(args) as store:
-        page = store.list_interceptions(args.query, limit=args.limit, offset=args.offset, after_id=args.after_id)
+        page = store.list_interceptions(
+            args.query, limit=args.limit, offset=args.offset, after_id=args.after_id, actor=_actor(store, args)
+        )
     return _show(args, page, lambda p: render_interceptions(p, int(args.offset or 0)))
 
 
@@ -349,23 +377,27 @@ def _sessions(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         page = store.list_sessions(
             args.query, limit=args.limit, offset=args.offset, after_session_id=args.after_session_id,
-            after_initiator_id=args.after_initiator,
+            after_initiator_id=args.after_initiator, actor=_actor(store, args),
         )
     return _show(args, page, lambda p: render_sessions(p, int(args.offset or 0)))
 
 
 def _session(args: argparse.Namespace) -> int:
     with _reader(args) as store:
+        actor = _actor(store, args)
         page = store.get_session_threads(
-            args.session_id, after_id=args.after_id, before_id=args.before_id, limit=args.limit
+            args.session_id, after_id=args.after_id, before_id=args.before_id, limit=args.limit, actor=actor
         )
-    return _show(args, page, render_threads)
+        more = bool(page.threads) and bool(
+            store.get_session_threads(args.session_id, after_id=page.threads[-1].id, limit=1, actor=actor).threads
+        )
+    return _show(args, page, lambda p: render_threads(p, more))
 
 
 def _catalog(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         listing = store.list_models if args.command == "models" else store.list_clients
-        values = listing(args.query, limit=args.limit, offset=args.offset)
+        values = listing(args.query, limit=args.limit, offset=args.offset, actor=_actor(store, args))
     if args.json:
         _print_json(values)
     else:

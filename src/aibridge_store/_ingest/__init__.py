@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from .._schema import TABLES, Table
 from ..errors import ImportDataError
-from .apijson import api_json_sources, read_api_json
+from .apijson import api_json_sources, read_api_json, read_whole
 from .arrow import read_arrow
 from .base import ROW, Progress, Source, file_size, open_input, read_blocks, stem_of
 from .jsonl import read_jsonl
@@ -162,7 +162,7 @@ def open_stdin(
     if wrapper is not None:
         return read_log(name, itertools.chain([head], rest()), wrapper)
     if head.lstrip()[:1] in (b"{", b"["):
-        return api_json_sources(name, b"".join(itertools.chain([head], rest())))
+        return api_json_sources(name, read_whole(itertools.chain([head], rest()), name))
     raise ImportDataError(
         "holds neither a coderd JSON log nor a saved API response (table exports need a file named after their table)",
         source=name,

@@ -16,7 +16,7 @@ Initiators only fill in users that are not stored yet.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .._schema import INTERCEPTIONS, TABLES, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, Table
 from ..errors import ImportDataError
-from .base import ROW, Progress, Source, open_input
+from .base import ROW, Progress, Source, open_input, read_blocks, text_array
 
 
 @dataclass
@@ -48,10 +48,15 @@ def _values(text: str, source: str) -> Iterator[Any]:
             return
         try:
             value, position = decoder.raw_decode(text, position)
+        except RecursionError:
+            raise ImportDataError("nests too deeply to read", source=source, row=_line(text, position)) from None
         except ValueError as e:
-            line = text.count("\n", 0, position) + 1
-            raise ImportDataError(f"not valid JSON: {e}", source=source, row=line) from e
+            raise ImportDataError(f"not valid JSON: {e}", source=source, row=_line(text, position)) from e
         yield value
+
+
+def _line(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
 
 
 def _json_text(value: Any) -> str | None:
@@ -124,13 +129,30 @@ def _read_value(rows: _Rows, value: Any, source: str, number: int) -> None:
         )
 
 
+MAX_DOCUMENT_BYTES = 256 << 20
+"""The largest saved API response read (a response is parsed whole; Coder's pages are far smaller)."""
+
+
+def read_whole(blocks: Iterable[bytes], source: str) -> bytes:
+    """The blocks joined, up to :data:`MAX_DOCUMENT_BYTES`."""
+    chunks, size = [], 0
+    for block in blocks:
+        size += len(block)
+        if size > MAX_DOCUMENT_BYTES:
+            raise ImportDataError(
+                f"a saved API response larger than {MAX_DOCUMENT_BYTES >> 20} MiB is more than this reader takes; "
+                "split it into pages",
+                source=source,
+            )
+        chunks.append(block)
+    return b"".join(chunks)
+
+
 def read_api_json(path: Path, progress: Progress | None = None) -> tuple[list[Source], list[str]]:
     """The sources a saved API response file holds, and notes on what it could not hold."""
-    chunks = []
     with open_input(path, progress) as stream:
-        while chunk := stream.read(1 << 20):
-            chunks.append(chunk)
-    return api_json_sources(str(path), b"".join(chunks))
+        raw = read_whole(read_blocks(stream), str(path))
+    return api_json_sources(str(path), raw)
 
 
 def api_json_sources(name: str, raw: bytes) -> tuple[list[Source], list[str]]:
@@ -158,8 +180,10 @@ def _text(value: Any) -> str | None:
 
 def _source(path: str, table: Table, items: list[dict[str, Any]]) -> Source:
     names = [c.name for c in table.columns if any(c.name in item for item in items)]
-    arrays = [pa.array([_text(item.get(name)) for item in items], pa.string()) for name in names]
-    arrays.append(pa.array(range(1, len(items) + 1), pa.int64()))
+    rows = range(1, len(items) + 1)
+    source = f"{path} ({table.name})"
+    arrays = [text_array([_text(item.get(name)) for item in items], source, rows, name) for name in names]
+    arrays.append(pa.array(rows, pa.int64()))
     batch = pa.RecordBatch.from_arrays(arrays, names=[*names, ROW])
     return Source(name=f"{path} ({table.name})", table=table, schema=batch.schema, batches=iter([batch]),
                   insert_only=table is USERS)

@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from .._schema import Table
 from ..errors import ImportDataError
-from .base import Source, canonical_columns, numbered, numbered_schema
+from .base import Source, canonical_columns, numbered, numbered_schema, unique_columns
 
 
 def arrow_reader(data: Any) -> pa.RecordBatchReader:
@@ -30,6 +30,7 @@ def arrow_reader(data: Any) -> pa.RecordBatchReader:
 def read_arrow(data: Any, table: Table, name: str = "arrow data") -> Source:
     reader = arrow_reader(data)
     schema = reader.schema
+    unique_columns(schema.names, name)
     rename = canonical_columns(table, schema.names)
     return Source(
         name=name,

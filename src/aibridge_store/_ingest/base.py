@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -44,6 +45,15 @@ class Source:
     """Rows only fill in keys not stored yet (users known from an API response's initiators)."""
 
 
+def unique_columns(names: Sequence[str], source: str) -> None:
+    """Refuse an input that names a column twice (which copy would be meant?)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ImportDataError("this column appears more than once", source=source, column=name)
+        seen.add(name)
+
+
 def canonical_columns(table: Table, names: list[str]) -> dict[str, str]:
     """Map input column names to the table's names; unknown ones are left out.
 
@@ -79,6 +89,40 @@ def numbered(
 def numbered_schema(schema: pa.Schema, rename: dict[str, str]) -> pa.Schema:
     fields = [schema.field(name).with_name(new) for name, new in rename.items()]
     return pa.schema([*fields, pa.field(ROW, pa.int64())])
+
+
+def text_array(values: list[str | None], source: str, rows: Sequence[int], column: str) -> pa.Array:
+    """An Arrow string array of ``values`` (the text of row ``rows[i]``); a lone surrogate, which
+    no UTF-8 text can hold (a JSON ``\\ud800`` escape without its pair), fails with its row."""
+    try:
+        return pa.array(values, pa.string())
+    except UnicodeEncodeError:
+        for row, value in zip(rows, values, strict=True):
+            if value is not None and not _is_utf8(value):
+                raise ImportDataError(
+                    "holds a lone surrogate (a \\ud800-\\udfff escape without its pair), which is not text",
+                    source=source, row=row, column=column,
+                ) from None
+        raise
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_json(text: str | bytes, source: str, row: int | None = None) -> Any:
+    """One JSON document; malformed, or nested past what Python's parser can walk, it fails with
+    its row."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ImportDataError("nests too deeply to read", source=source, row=row) from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ImportDataError(f"not valid JSON: {e}", source=source, row=row) from e
 
 
 MAX_LINE_BYTES = 128 << 20

@@ -15,7 +15,17 @@ import pyarrow as pa
 
 from .._schema import Kind, Table
 from ..errors import ImportDataError
-from .base import ROW, Progress, Source, canonical_columns, open_input, read_blocks, split_lines
+from .base import (
+    ROW,
+    Progress,
+    Source,
+    canonical_columns,
+    open_input,
+    read_blocks,
+    read_json,
+    split_lines,
+    text_array,
+)
 
 BATCH_ROWS = 1 << 16
 
@@ -52,18 +62,15 @@ def _batches(path: Path, table: Table, progress: Progress | None) -> Iterator[pa
             columns[name].append(_text(values.get(name), kinds[name], path, number, name))
         rows.append(number)
         if len(rows) >= BATCH_ROWS:
-            yield _batch(columns, rows)
+            yield _batch(columns, rows, path)
             columns = {n: [] for n in names}
             rows = []
     if rows:
-        yield _batch(columns, rows)
+        yield _batch(columns, rows, path)
 
 
 def _parse_line(line: bytes, path: Path, number: int) -> dict[str, Any]:
-    try:
-        record = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ImportDataError(f"not valid JSON: {e}", source=str(path), row=number) from e
+    record = read_json(line, str(path), number)
     if not isinstance(record, dict):
         raise ImportDataError(
             f"expected a JSON object, got {type(record).__name__}", source=str(path), row=number
@@ -109,6 +116,6 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _batch(columns: dict[str, list[str | None]], rows: list[int]) -> pa.RecordBatch:
-    arrays = [pa.array(values, pa.string()) for values in columns.values()]
+def _batch(columns: dict[str, list[str | None]], rows: list[int], path: Path) -> pa.RecordBatch:
+    arrays = [text_array(values, str(path), rows, name) for name, values in columns.items()]
     return pa.RecordBatch.from_arrays([*arrays, pa.array(rows, pa.int64())], names=[*columns, ROW])

@@ -115,7 +115,7 @@ def _refuse_telemetry(head: bytes, lines: list[bytes], name: str) -> None:
 def _json_object(line: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 

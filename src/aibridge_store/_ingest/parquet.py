@@ -17,6 +17,7 @@ from .base import (
     file_size,
     numbered,
     numbered_schema,
+    unique_columns,
 )
 
 BATCH_ROWS = 1 << 17
@@ -28,6 +29,7 @@ def read_parquet(path: Path, table: Table, progress: Progress | None = None) -> 
     except (OSError, pa.ArrowException) as e:
         raise ImportDataError(f"not a readable Parquet file: {e}", source=str(path)) from e
     schema = file.schema_arrow
+    unique_columns(schema.names, str(path))
     rename = canonical_columns(table, schema.names)
     return Source(
         name=str(path),

@@ -24,6 +24,7 @@ from .base import (
     open_input,
     read_blocks,
     split_lines,
+    unique_columns,
 )
 
 BLOCK_SIZE = 16 << 20
@@ -44,6 +45,7 @@ def read_header(path: Path) -> list[str]:
 def read_csv(path: Path, table: Table, progress: Progress | None = None, *, block_size: int = BLOCK_SIZE) -> Source:
     """A PostgreSQL CSV export of ``table``, streamed in blocks of ``block_size`` bytes."""
     header = read_header(path)
+    unique_columns(header, str(path))
     rename = canonical_columns(table, header)
     include = list(rename)
     convert = pacsv.ConvertOptions(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .. import _ingest as ingest
 from .._ingest.postgres import PostgresReader, Snapshot
@@ -178,25 +179,50 @@ class Importer:
         try:
             with ImportRun(self._con) as run:
                 for item in inputs:
-                    if isinstance(item, ingest.LogFile):
-                        _merge_log(run, item, summary)
-                    else:
-                        summary.add(item.name, item.table, merge_source(run, item))
-                        if item.ignored_columns:
-                            summary.ignored_columns[item.name] = item.ignored_columns
+                    try:
+                        _merge_one(run, item, summary)
+                    except UNREADABLE as e:
+                        raise ImportDataError(f"cannot read: {_reason(e)}", source=item.name) from e
                 lineage.apply(run)
                 rollups.finish(run)
                 if remember is not None:
                     remember(run)
         except BaseException as e:
             self._con.rollback()
+            if isinstance(e, duckdb.InterruptException):
+                raise KeyboardInterrupt from None  # Ctrl-C while DuckDB ran a statement
             if isinstance(e, duckdb.Error):
                 raise StorageError(f"import failed, nothing was kept: {e}") from e
             raise
         self._con.commit()
 
 
+UNREADABLE = (OSError, EOFError, pa.ArrowException)
+"""What reading a damaged file raises (a truncated or corrupt archive, an unreadable Parquet page)."""
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _merge_one(run: ImportRun, item: Input, summary: ImportSummary) -> None:
+    if isinstance(item, ingest.LogFile):
+        _merge_log(run, item, summary)
+        return
+    summary.add(item.name, item.table, merge_source(run, item))
+    if item.ignored_columns:
+        summary.ignored_columns[item.name] = item.ignored_columns
+
+
 def _open(entry: ingest.PlannedFile, progress: ingest.Progress, summary: ImportSummary) -> Iterator[Input]:
+    try:
+        yield from _inputs(entry, progress, summary)
+    except UNREADABLE as e:
+        raise ImportDataError(f"cannot read: {_reason(e)}", source=str(entry.path)) from e
+
+
+def _inputs(entry: ingest.PlannedFile, progress: ingest.Progress, summary: ImportSummary) -> Iterator[Input]:
     if entry.format == "log":
         yield ingest.open_log(entry, progress)
     elif entry.format == "stdin":

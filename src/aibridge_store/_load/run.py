@@ -14,8 +14,10 @@ from types import TracebackType
 from typing import Any
 
 import duckdb
+from duckdb.sqltypes import BIGINT, VARCHAR
 
 from .._schema import INTERCEPTIONS, ident
+from .checks import JSON_DEPTH_FUNCTION, json_depth
 
 _I = ident(INTERCEPTIONS.name)
 
@@ -48,6 +50,11 @@ class ImportRun:
         self.con = con
 
     def __enter__(self) -> ImportRun:
+        registered = self.con.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [JSON_DEPTH_FUNCTION]
+        ).fetchall()
+        if registered == [(0,)]:  # once per connection; it stays for the next import
+            self.con.create_function(JSON_DEPTH_FUNCTION, json_depth, [VARCHAR], BIGINT, side_effects=False)
         self.con.execute(f'CREATE OR REPLACE TEMP TABLE {self.touched} ("id" UUID)')
         self.con.execute(f'CREATE OR REPLACE TEMP TABLE {self.updated} ("id" UUID)')
         self.con.execute(

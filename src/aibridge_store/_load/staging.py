@@ -16,6 +16,7 @@ from .._ingest import ROW, Source
 from .._ingest.base import PulledStream
 from .._schema import Column, Kind, Table, ident
 from ..errors import ImportDataError, StorageError
+from .checks import readable_checks
 from .run import ImportRun
 
 _SEP = "\x1f"
@@ -194,7 +195,9 @@ def _checks(column: Column, raw: str, typed: str) -> list[tuple[str, str]]:
             f"{typed} NOT IN ({allowed})",
             f"'must be one of {', '.join(column.choices)}, got ' || {shown}",
         ))
-    return checks
+    return checks + readable_checks(column.kind, typed, shown)
+
+
 
 
 _KIND_NAMES = {

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from .._auth import Actor
+from .._gocompat import as_uuid
 from .._query import And, BindContext, Endpoint, compile_query_filters
 from .._schema import USERS, ident
 
@@ -23,10 +24,28 @@ def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None
     return row[0] if row else None
 
 
+def _visible_user(con: duckdb.DuckDBPyConnection, actor: Actor, username: str) -> uuid.UUID | None:
+    """A username the actor may name: a member only finds themselves, so that another user's name
+    and a name nobody has give the same answer (docs/decisions.md, "Authorisation")."""
+    found = find_user(con, username)
+    if actor.role == "member" and found != actor.user_id:
+        return None
+    return found
+
+
+def resolve_user(con: duckdb.DuckDBPyConnection, user: str | uuid.UUID) -> uuid.UUID | None:
+    """A user named by id (in any form Go accepts, stored or not) or by username."""
+    try:
+        user_id = as_uuid(user)
+    except ValueError:
+        user_id = None
+    return user_id if user_id is not None else find_user(con, str(user))
+
+
 def bind_filters(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
     """The filters ``q`` means for ``endpoint``, usernames looked up in the store, with the
     actor's row scope added."""
-    context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: find_user(con, name))
+    context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: _visible_user(con, actor, name))
     filters = compile_query_filters(q, endpoint, context)
     scope = actor.scope()
     return And((*filters.items, scope)) if scope is not None else filters
