@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -42,6 +43,40 @@ def _memory_size(text: str) -> str:
     return f"{match.group(1)}{match.group(2) or 'B'}"
 
 
+_LOCKED = re.compile(r"Could not set lock on file .*?: Conflicting lock is held in (.*?)(?:\. See also|$)")
+
+
+def _attach(
+    location: str, read_only: bool, timeout: float, on_wait: Callable[[str], None] | None
+) -> duckdb.DuckDBPyConnection:
+    """A connection with the database attached, waiting up to ``timeout`` s for another process's lock."""
+    options = [f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"] + (["READ_ONLY"] if read_only else [])
+    literal = "'" + location.replace("'", "''") + "'"
+    deadline = time.monotonic() + timeout
+    waited = False
+    while True:
+        con = duckdb.connect()
+        try:
+            con.execute(f"ATTACH {literal} AS {_CATALOG} ({', '.join(options)})")
+            con.execute(f"USE {_CATALOG}")
+            return con
+        except duckdb.Error as e:
+            con.close()
+            locked = _LOCKED.search(str(e))
+            if locked is None:
+                raise StorageError(f"cannot open database {location!r}: {_first_line(e)}") from e
+            holder = locked.group(1)
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"{location} is in use by {holder}: a store has one writer, or readers while nobody "
+                    f"writes; close that program or try again" + (f" (waited {timeout:g} s)" if timeout else "")
+                ) from e
+            if on_wait is not None and not waited:
+                on_wait(holder)
+            waited = True
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
@@ -69,6 +104,8 @@ class Store:
         *,
         read_only: bool = False,
         memory_limit: str | None = None,
+        timeout: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
     ) -> Store:
         """Open (or create) the database at ``path``; in memory when ``path`` is None.
 
@@ -76,19 +113,16 @@ class Store:
         larger than it spill to disk (by default DuckDB takes 80% of the machine's memory). A
         database file can be open once per process; a second ``open`` of the same file fails with
         :class:`StorageError` until the first store is closed.
+
+        A file has one writer, or any number of readers while nobody writes (README,
+        "Concurrency"). When another process holds it, ``open`` waits up to ``timeout`` seconds
+        (calling ``on_wait`` once with who holds it), then fails with :class:`StorageError`
+        naming the holder.
         """
         location = ":memory:" if path is None else os.fspath(path)
         if read_only and (path is None or not os.path.exists(location)):
             raise StorageError(f"cannot open {location!r} read-only: no such database file")
-        con = duckdb.connect()
-        options = [f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"] + (["READ_ONLY"] if read_only else [])
-        literal = "'" + location.replace("'", "''") + "'"
-        try:
-            con.execute(f"ATTACH {literal} AS {_CATALOG} ({', '.join(options)})")
-            con.execute(f"USE {_CATALOG}")
-        except duckdb.Error as e:
-            con.close()
-            raise StorageError(f"cannot open database {location!r}: {e}") from e
+        con = _attach(location, read_only, timeout, on_wait)
         store = cls(con, None if path is None else location, read_only)
         try:
             if memory_limit is not None:

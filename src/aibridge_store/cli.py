@@ -246,6 +246,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory-limit", default=None, help="cap DuckDB's memory, e.g. 2GB (imports spill to disk)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
+        "--wait", type=float, default=5.0, metavar="SECONDS",
+        help="how long to wait for another process that holds the store (default 5)",
+    )
+    parser.add_argument(
         "--as", dest="as_user", default=None, metavar="USER",
         help="read as this user (a username or id): initiator:me means them, and --role says what they see",
     )
@@ -321,7 +325,7 @@ def _import(args: argparse.Namespace) -> int:
             groups.append([path])
         else:
             groups[-1].append(path)
-    with Store.open(args.db, memory_limit=args.memory_limit) as store:
+    with _open(args, read_only=False) as store:
         for group in groups:
             database = _is_database(group[0])
             bar = _ProgressBar(sys.stderr, "rows" if database else "MB") if not args.quiet else None
@@ -343,7 +347,15 @@ def _reader(args: argparse.Namespace) -> Store:
     """The store, read-only: a read never creates or changes one."""
     if not os.path.exists(args.db):
         raise StorageError(f"no store at {args.db!r}: import into it first, or give --db the right file")
-    return Store.open(args.db, read_only=True, memory_limit=args.memory_limit)
+    return _open(args, read_only=True)
+
+
+def _open(args: argparse.Namespace, read_only: bool) -> Store:
+    def waiting(holder: str) -> None:
+        print(f"aibridge-store: {args.db} is in use by {holder}; waiting up to {args.wait:g} s", file=sys.stderr)
+
+    return Store.open(args.db, read_only=read_only, memory_limit=args.memory_limit, timeout=args.wait,
+                      on_wait=waiting)
 
 
 def _actor(store: Store, args: argparse.Namespace) -> Actor | None:
