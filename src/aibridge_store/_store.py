@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -75,6 +76,17 @@ def _attach(
                 on_wait(holder)
             waited = True
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+
+def _instant(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise StorageError(f"cannot read {value!r} as a time: use RFC 3339, e.g. 2026-01-01T00:00:00Z") from None
+    if value.tzinfo is None:
+        raise StorageError(f"{value.isoformat()} has no time zone: give one (e.g. +00:00 or Z)")
+    return value
 
 
 def _first_line(error: BaseException) -> str:
@@ -273,6 +285,22 @@ class Store:
         """
         with self._writing() as importer:
             return importer.import_postgres(dsn, progress, full)
+
+    def delete_before(self, before: datetime | str) -> dict[str, int]:
+        """Delete every interception that started before ``before`` (a time with a zone, or RFC
+        3339 text), in flight or not, with its token usages, prompts, tool usages, thoughts and
+        waiting log records, in one transaction; sessions and the models and clients lists are
+        rebuilt from what is left, and the space is given back to the file (a checkpoint).
+        Returns the rows deleted per table."""
+        moment = _instant(before)
+        with self._writing() as importer:
+            deleted = importer.delete_before(moment)
+            if self.path is not None:
+                try:
+                    self._con.execute("CHECKPOINT")
+                except duckdb.Error as e:
+                    raise StorageError(f"the rows were deleted, but the space was not given back: {e}") from e
+        return deleted
 
     @contextmanager
     def _writing(self) -> Iterator[Importer]:

@@ -291,6 +291,10 @@ def _parser() -> argparse.ArgumentParser:
     one.add_argument("--before-id", default=None, help="the threads before this interception's thread")
     one.add_argument("--limit", default=None, help="threads per page (1-200, default 50)")
     one.add_argument("--json", action="store_true", help="print the API's JSON exactly")
+    prune = commands.add_parser(
+        "prune", help="delete interceptions that started before a time, with their rows; sessions stay exact"
+    )
+    prune.add_argument("--before", required=True, metavar="TIME", help="RFC 3339, e.g. 2026-01-01T00:00:00Z")
     for name, key in (("models", "model"), ("clients", "client")):
         _listing(commands, name, f"distinct {name} of ended interceptions", f"a {key} prefix ({key}:PREFIX or PREFIX)")
     return parser
@@ -301,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "import":
             return _import(args)
+        if args.command == "prune":
+            return _prune(args)
         return _READS[args.command](args)
     except AibridgeStoreError as e:
         if getattr(args, "json", False):
@@ -315,6 +321,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _prune(args: argparse.Namespace) -> int:
+    if not os.path.exists(args.db):
+        raise StorageError(f"no store at {args.db!r}")
+    with _open(args, read_only=False) as store:
+        deleted = store.delete_before(args.before)
+    rows = [(name, n) for name, n in deleted.items()]
+    print(_table(("table", "deleted"), rows, right={1}))
+    return 0
 
 
 def _import(args: argparse.Namespace) -> int:

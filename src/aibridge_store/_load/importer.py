@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from .. import _ingest as ingest
 from .._ingest.postgres import PostgresReader, Snapshot
 from .._schema import IMPORT_SOURCES, LOG_ENDS, LOG_LINEAGE, TABLES, Table, ident
 from ..errors import ImportDataError, StorageError
-from . import lineage, rollups
+from . import lineage, retention, rollups
 from .logrecords import LogReport, merge_log
 from .merge import TableCounts, merge_source
 from .run import ImportRun
@@ -165,6 +166,15 @@ class Importer:
         for table in tables:
             summary.report(f"{reader.name} ({table})").kind = "incremental read" if table in since else "full read"
         return summary
+
+    def delete_before(self, before: datetime) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+
+        def prune(run: ImportRun) -> None:
+            deleted.update(retention.delete_before(run, before))
+
+        self._merge([], ImportSummary(), prune)
+        return deleted
 
     def _snapshots(self, name: str) -> dict[str, Snapshot]:
         rows = self._con.execute(

@@ -43,6 +43,8 @@ class ImportRun:
     links = "__aibridge_links"
     log = "__aibridge_log"
     log_lines = "__aibridge_log_lines"
+    doomed = "__aibridge_doomed"
+    """Interceptions a retention run deletes."""
     source = "__aibridge_source"
     """The name an Arrow stream is registered under while it is staged."""
 
@@ -76,7 +78,7 @@ class ImportRun:
     def _temporary(self) -> list[str]:
         return [
             self.stage, self.touched, self.updated, self.sessions_before, self.affected, self.duplicate_keys,
-            self.losers, self.covered, self.existing, self.links, self.log,
+            self.losers, self.covered, self.existing, self.links, self.log, self.doomed,
         ]
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
