@@ -28,11 +28,11 @@ def test_import_prints_a_summary_table(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "aibridge_interceptions" in out and "total" in out
     line = next(row for row in out.splitlines() if row.startswith("aibridge_interceptions"))
-    assert line.split()[1:] == ["2", "0", "0", "0"]  # inserted, updated, merged, already stored
+    assert line.split()[1:] == ["2", "0", "0", "0", "0"]  # inserted, updated, merged, already stored, repeated
     source = str(tmp_path / "export" / "aibridge_interceptions.csv")
     section = out.split(source, 1)[1].splitlines()
-    assert section[1].split() == ["table", "inserted", "updated", "merged", "already", "stored"]
-    assert section[3].split() == ["aibridge_interceptions", "2", "0", "0", "0"]
+    assert section[1].split() == ["table", "inserted", "updated", "merged", "already", "stored", "repeated"]
+    assert section[3].split() == ["aibridge_interceptions", "2", "0", "0", "0", "0"]
 
 
 def test_interceptions_table(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -196,13 +196,11 @@ class Store:
             "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
             "AND table_name = ?",
             [META_TABLE],
-        ).fetchone()
-        if not exists or not exists[0]:
+        ).fetchall()
+        if exists != [(1,)]:
             return None
-        row = self._con.execute(
-            f"SELECT value FROM {ident(META_TABLE)} WHERE key = 'schema_version'"
-        ).fetchone()
-        return int(row[0]) if row else None
+        rows = self._con.execute(f"SELECT value FROM {ident(META_TABLE)} WHERE key = 'schema_version'").fetchall()
+        return int(rows[0][0]) if rows else None
 
     @property
     def schema_version(self) -> int:

@@ -68,11 +68,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Coll
     return "\n".join([line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
 
 
-_COUNT_HEADERS = ("inserted", "updated", "merged", "already stored")
+_COUNT_HEADERS = ("inserted", "updated", "merged", "already stored", "repeated")
 
 
-def _counts(counts: TableCounts) -> tuple[int, int, int, int]:
-    return counts.inserted, counts.updated, counts.merged, counts.unchanged
+def _counts(counts: TableCounts) -> tuple[int, int, int, int, int]:
+    return counts.inserted, counts.updated, counts.merged, counts.unchanged, counts.repeated
 
 
 def _is_database(text: str) -> bool:
@@ -87,7 +87,7 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
         text.append(f"{report.name}{kind}")
         rows = [(ImportSummary.label(name), *_counts(c)) for name, c in report.tables.items() if c.rows]
         if rows:
-            text.append(_indent(_table(("table", *_COUNT_HEADERS), rows, right={1, 2, 3, 4})))
+            text.append(_indent(_table(("table", *_COUNT_HEADERS), rows, right={1, 2, 3, 4, 5})))
         else:
             text.append("  nothing new")
         for reason, n in report.passed_over.items():
@@ -101,7 +101,7 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
         if not ImportSummary.is_bookkeeping(name):
             total.add(counts)
     totals.append(("total", *_counts(total)))
-    text.append(_table(("all sources", *_COUNT_HEADERS), totals, right={1, 2, 3, 4}))
+    text.append(_table(("all sources", *_COUNT_HEADERS), totals, right={1, 2, 3, 4, 5}))
     text.append(f"{len(summary.reports)} source(s) imported in {seconds:.2f} s")
     for path in summary.skipped:
         text.append(f"skipped (neither a table export nor a coderd log): {path}")

@@ -78,7 +78,12 @@ def test_duplicates_inside_one_import_keep_the_ended_copy(tmp_path: Path, store:
     write_csv(tmp_path / "aibridge_interceptions.csv", INTERCEPTION_COLUMNS,
               [interception(1, ended_at=None), interception(1), interception(1, ended_at=None)])
     summary = store.import_path(tmp_path)
-    assert _counts(summary)["aibridge_interceptions"] == (1, 0, 2)
+    assert _counts(summary)["aibridge_interceptions"] == (1, 0, 0)
+    assert summary.tables["aibridge_interceptions"].repeated == 2
+    assert summary.notes == [
+        f"{tmp_path / 'aibridge_interceptions.csv'}: 2 row(s) of aibridge_interceptions repeat the key of another "
+        f"row of the same source with different content (first: {uid(1)}); one copy of each was kept"
+    ]
     assert store.connection.execute("SELECT ended_at IS NOT NULL FROM aibridge_interceptions").fetchall() == [(True,)]
 
 
@@ -86,7 +91,8 @@ def test_children_dedupe_by_id(tmp_path: Path, store: Store) -> None:
     write_csv(tmp_path / "aibridge_token_usages.csv", TOKEN_COLUMNS,
               [token(1, 1), token(1, 1, input_tokens=99), token(2, 1)])
     summary = store.import_path(tmp_path)
-    assert _counts(summary)["aibridge_token_usages"] == (2, 0, 1)
+    assert _counts(summary)["aibridge_token_usages"] == (2, 0, 0)
+    assert (summary.tables["aibridge_token_usages"].repeated, summary.tables["aibridge_token_usages"].conflicting) == (1, 1)
     rows = store.connection.execute("SELECT input_tokens FROM aibridge_token_usages ORDER BY id").fetchall()
     assert rows == [(10,), (10,)]  # the first copy wins
 
@@ -99,8 +105,12 @@ def test_thoughts_dedupe_by_interception_time_and_content(tmp_path: Path, store:
         {"interception_id": str(uid(1)), "content": "a", "metadata": "{}", "created_at": ts(2)},
     ]
     write_csv(tmp_path / "aibridge_model_thoughts.csv", THOUGHT_COLUMNS, thoughts)
-    assert _counts(store.import_path(tmp_path))["aibridge_model_thoughts"] == (3, 0, 1)
-    assert _counts(store.import_path(tmp_path))["aibridge_model_thoughts"] == (0, 0, 4)
+    first = store.import_path(tmp_path)
+    assert _counts(first)["aibridge_model_thoughts"] == (3, 0, 0)
+    assert first.tables["aibridge_model_thoughts"].repeated == 1
+    again = store.import_path(tmp_path)
+    assert _counts(again)["aibridge_model_thoughts"] == (0, 0, 3)
+    assert again.tables["aibridge_model_thoughts"].repeated == 1
 
 
 def test_users_take_the_newer_copy(tmp_path: Path, store: Store) -> None:

@@ -7,6 +7,7 @@ column is read as text: the store casts and checks values, so a bad value is rep
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,12 +29,13 @@ from .base import (
 )
 
 BLOCK_SIZE = 16 << 20
+_BOM = b"\xef\xbb\xbf"
 
 
 def read_header(path: Path) -> list[str]:
     with open_input(path) as stream:
         lines = next(split_lines(read_blocks(stream, 4096), str(path), max_line=1 << 20), [b""])
-    line = lines[0].rstrip(b"\r")
+    line = lines[0].rstrip(b"\r").removeprefix(_BOM)  # a BOM some editors write; pyarrow skips it too
     if not line:
         raise ImportDataError("the file is empty: expected a header row", source=str(path))
     try:
@@ -80,6 +82,22 @@ def _batches(
             rows += batch.num_rows
             yield batch
     except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise ImportDataError(
-            f"malformed CSV after data row {rows}: {e}", source=str(path)
-        ) from e
+        row, problem = _locate(path, rows)
+        raise ImportDataError(problem or f"malformed CSV: {e}", source=str(path), row=row) from e
+
+
+def _locate(path: Path, after: int) -> tuple[int | None, str | None]:
+    """The data row (1-based) that pyarrow could not parse, found again with Python's CSV reader
+    (pyarrow reports neither row nor line), and what is wrong with it."""
+    with open_input(path) as stream, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
+        records = csv.reader(text, strict=True)
+        try:
+            width = len(next(records))
+            for number, record in enumerate(records, start=1):
+                if number > after and len(record) != width:
+                    return number, f"malformed CSV: expected {width} fields, got {len(record)}"
+        except csv.Error as e:
+            return records.line_num - 1, f"malformed CSV: {e}"
+        except UnicodeDecodeError as e:
+            return None, f"not UTF-8 text: {e}"
+    return None, None

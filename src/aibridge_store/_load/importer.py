@@ -60,6 +60,11 @@ class ImportSummary:
 
     def add(self, source: str, table: Table, counts: TableCounts) -> None:
         """Count what a merge did to ``table``'s rows from ``source``."""
+        if counts.conflicting:
+            self.notes.append(
+                f"{source}: {counts.conflicting} row(s) of {table.name} repeat the key of another row of the same "
+                f"source with different content (first: {counts.first_conflict}); one copy of each was kept"
+            )
         self.tables.setdefault(table.name, TableCounts()).add(counts)
         self.report(source).tables.setdefault(table.name, TableCounts()).add(counts)
         if source not in self.sources:

@@ -61,16 +61,26 @@ class TableCounts:
     merged: int = 0
     """Rows that were another source's copy of a record already stored (a log record and a table
     export of the same token usage), merged into one row."""
+    repeated: int = 0
+    """Rows whose key another row of the same source had already: one copy is kept (by the merge
+    rules), the others are counted here."""
+    conflicting: int = 0
+    """Of the repeated rows, those whose content differed from the copy kept (a damaged export?)."""
+    first_conflict: str | None = None
+    """The key of one conflicting row, to look at."""
 
     def add(self, other: TableCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.merged += other.merged
+        self.repeated += other.repeated
+        self.conflicting += other.conflicting
+        self.first_conflict = self.first_conflict or other.first_conflict
 
     @property
     def rows(self) -> int:
-        return self.inserted + self.updated + self.unchanged + self.merged
+        return self.inserted + self.updated + self.unchanged + self.merged + self.repeated
 
 
 def merge_source(run: ImportRun, source: Staged) -> TableCounts:
@@ -86,8 +96,31 @@ def merge_source(run: ImportRun, source: Staged) -> TableCounts:
         counts = _merge_insert_only(run, source.table, source)
     else:
         counts = _MERGERS.get(source.table.name, _merge_insert_only)(run, source.table, source)
-    counts.unchanged = staged - counts.inserted - counts.updated - counts.merged
+    _count_repeats(run, source, counts)
+    counts.unchanged = staged - counts.inserted - counts.updated - counts.merged - counts.repeated
     return counts
+
+
+def _count_repeats(run: ImportRun, source: Staged, counts: TableCounts) -> None:
+    """How many staged rows repeated a key of the same source (the keys the dedupe found), and
+    how many of those differ from their first copy. Log records are exempt from the latter:
+    copies of one record from two emitters differ by design."""
+    if not run.has_rows(run.duplicate_keys):
+        return
+    table = source.table
+    keys = ", ".join(f"s.{ident(k)}" for k in table.key)
+    digest = _content_hash(table, "s")
+    shown = " || ' ' || ".join(f"CAST(s.{ident(k)} AS VARCHAR)" for k in table.key)
+    repeated, conflicting, example = run.row(
+        f"SELECT sum(n - 1), sum(n - 1) FILTER (WHERE versions > 1), min(example) FILTER (WHERE versions > 1) "
+        f"FROM (SELECT count(*) AS n, count(DISTINCT {digest}) AS versions, min({shown}) AS example "
+        f"FROM {run.stage} AS s SEMI JOIN {run.duplicate_keys} AS d ON {_key_match(table, 's', 'd')} "
+        f"GROUP BY {keys})"
+    )
+    counts.repeated = int(repeated or 0)
+    if not from_log(source):
+        counts.conflicting = int(conflicting or 0)
+        counts.first_conflict = example
 
 
 def _columns(table: Table, prefix: str = "") -> str:

@@ -86,10 +86,10 @@ class ImportRun:
 
     def row(self, sql: str, params: Sequence[Any] | None = None) -> tuple[Any, ...]:
         """The single row of an aggregate query, or of a statement that reports a row count."""
-        row = self.con.execute(sql, params).fetchone()
-        if row is None:
+        rows = self.con.execute(sql, params).fetchall()  # all: DuckDB blocks the connection on a half-read result
+        if len(rows) != 1:
             raise AssertionError(f"expected one row: {sql}")
-        return row
+        return rows[0]
 
     def number(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """The number a statement returns: a ``count(*)``, or the rows an INSERT, UPDATE or

@@ -242,10 +242,11 @@ def _stage_sql(table: Table, present: dict[str, pa.DataType], rows: str) -> str:
 
 
 def _raise_first_bad_row(run: ImportRun, source: Staged) -> None:
-    bad = run.execute(
+    found = run.execute(
         f"SELECT {ident(ROW)}, __error FROM {run.stage} WHERE __error IS NOT NULL "
         f"ORDER BY {ident(ROW)} LIMIT 1"
-    ).fetchone()
+    ).fetchall()
+    bad = found[0] if found else None
     if bad is not None:
         column, _, reason = bad[1].partition(_SEP)
         raise ImportDataError(reason, source=source.name, row=bad[0], column=column)

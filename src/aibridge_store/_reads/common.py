@@ -16,11 +16,12 @@ from .._schema import USERS, ident
 
 def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None:
     """A non-deleted user by username, case-insensitively (never by an empty email)."""
-    row = con.execute(
+    row = first_row(
+        con,
         f'SELECT "id" FROM {ident(USERS.name)} WHERE lower("username") = lower($1) AND NOT "deleted" '
         'ORDER BY "id" LIMIT 1',
         [username],
-    ).fetchone()
+    )
     return row[0] if row else None
 
 
@@ -51,12 +52,19 @@ def bind_filters(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint:
     return And((*filters.items, scope)) if scope is not None else filters
 
 
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+    """The first row of a query that returns at most a few, or None; read to the end, since DuckDB
+    blocks the connection on a half-read result."""
+    rows = con.execute(sql, params).fetchall()
+    return rows[0] if rows else None
+
+
 def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...]:
     """The single row of an aggregate query (which always returns one)."""
-    row = con.execute(sql, params).fetchone()
-    if row is None:
-        raise AssertionError(f"an aggregate query returned no row: {sql}")
-    return row
+    rows = con.execute(sql, params).fetchall()  # all: DuckDB blocks the connection on a half-read result
+    if len(rows) != 1:
+        raise AssertionError(f"an aggregate query returned {len(rows)} rows: {sql}")
+    return rows[0]
 
 
 def count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> int:

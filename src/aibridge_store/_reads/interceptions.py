@@ -29,7 +29,7 @@ from .._schema import (
 from ..errors import PaginationError
 from ..models import InterceptionsPage
 from . import jsonsql as js
-from .common import bind_filters, count, fetch_named, one_row
+from .common import bind_filters, count, fetch_named, first_row, one_row
 from .pagination import keyset, parse_page
 
 _I = ident(INTERCEPTIONS.name)
@@ -86,7 +86,7 @@ def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Ac
     scope = actor.scope()
     if scope is not None:
         condition += f" AND {compiler.compile(scope)}"
-    row = con.execute(f'SELECT "started_at" FROM {_I} WHERE {condition}', compiler.params).fetchone()
+    row = first_row(con, f'SELECT "started_at" FROM {_I} WHERE {condition}', compiler.params)
     if row is None:
         raise PaginationError(
             "Invalid pagination cursor.",

@@ -24,7 +24,7 @@ from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, iden
 from ..errors import PaginationError, Validation
 from ..models import SessionsPage
 from . import jsonsql as js
-from .common import bind_filters, bind_scope, count, fetch_named
+from .common import bind_filters, bind_scope, count, fetch_named, first_row
 from .pagination import INVALID, keyset, parse_page
 
 _R = ident(SESSION_ROLLUP)
@@ -228,11 +228,12 @@ def _first_position(
     where += f' AND g."session_id" = {compiler.param(session_id)}'
     if initiator is not None:
         where += f' AND g."initiator_id" = {compiler.param(initiator)}'
-    row = con.execute(
+    row = first_row(
+        con,
         f'SELECT g."last_active_at", g."session_id", g."initiator_id" FROM {source} AS g WHERE {where} '
         f"ORDER BY {_ORDER} LIMIT 1",
         compiler.params,
-    ).fetchone()
+    )
     return None if row is None else _Cursor(*row)
 
 

@@ -30,7 +30,7 @@ from .._schema import (
 from ..errors import NotFoundError, PaginationError
 from ..models import SessionThreads
 from . import jsonsql as js
-from .common import fetch_named
+from .common import fetch_named, first_row
 from .pagination import THREAD_LIMITS, keyset
 
 _I = ident(INTERCEPTIONS.name)
@@ -183,11 +183,12 @@ def _cursor_position(
 ) -> _Cursor:
     """The cursor interception's (started_at, id); it must be visible and in this session."""
     compiler = Compiler(table_alias="i")
-    row = con.execute(
+    row = first_row(
+        con,
         f'SELECT i."started_at", i."session_id", i."initiator_id" FROM {_I} AS i '
         f'WHERE i."id" = {compiler.param(cursor)}{_visible(compiler, actor)}',
         compiler.params,
-    ).fetchone()
+    )
     if row is None:
         raise PaginationError(
             "Invalid pagination cursor.", detail=f"{name}: interception {cursor} not found: invalid pagination cursor"
