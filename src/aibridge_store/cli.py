@@ -103,8 +103,8 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
     totals.append(("total", *_counts(total)))
     text.append(_table(("all sources", *_COUNT_HEADERS), totals, right={1, 2, 3, 4, 5}))
     text.append(f"{len(summary.reports)} source(s) imported in {seconds:.2f} s")
-    for path in summary.skipped:
-        text.append(f"skipped (neither a table export nor a coderd log): {path}")
+    for path, reason in summary.passed_over.items():
+        text.append(f"passed over {path}: {reason}")
     for source, columns in summary.ignored_columns.items():
         text.append(f"ignored columns in {source}: {', '.join(columns)}")
     text.extend(summary.notes)

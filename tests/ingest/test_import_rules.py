@@ -278,3 +278,32 @@ def test_timestamps_round_to_the_microsecond_as_postgresql_does(text: str, expec
     con.execute("SET TimeZone = 'UTC'")
     value = con.execute(f"SELECT CAST({timestamp_sql('$t')} AS VARCHAR)", {"t": text}).fetchone()[0]
     assert value == expected
+
+
+def test_a_folder_lists_everything_it_passed_over_and_why_issue_9(tmp_path: Path, store: Store) -> None:
+    import os
+
+    export_dir(tmp_path, [interception(1)])
+    (tmp_path / "nested").mkdir()
+    (tmp_path / ".hidden.csv").write_text("x\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "aibridge_interceptions.csv")
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "config.json").write_text('{"listen": ":8080", "debug": true}')
+    (tmp_path / "empty.sql").write_text("-- a dump of another database\nSET client_encoding = 'UTF8';\n")
+    summary = store.import_path(tmp_path)
+    assert summary.inserted == 3  # the interception and two users
+    assert {Path(p).name: reason.split(" (")[0] for p, reason in summary.passed_over.items()} == {
+        ".hidden.csv": "a hidden file",
+        "config.json": "neither a table export, a coderd log nor a saved API response",
+        "link.csv": "a symbolic link",
+        "nested": "a folder",
+        "pipe": "not a regular file",
+    }
+    assert summary.notes == [f"{tmp_path / 'empty.sql'}: held no rows of an aibridge table"]
+
+
+def test_an_unrelated_json_file_named_on_its_own_is_still_an_error(tmp_path: Path, store: Store) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"listen": ":8080"}')
+    with pytest.raises(ImportDataError):
+        store.import_path(path)

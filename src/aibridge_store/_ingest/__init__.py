@@ -51,7 +51,7 @@ class PlannedFile:
     wrapper: Wrapper | None = None  # for a log: how its lines are wrapped
 
 
-def _plan_file(path: Path) -> PlannedFile | None:
+def _plan_file(path: Path, in_folder: bool = False) -> PlannedFile | None:
     stem, ext = stem_of(path)
     if ext in _DUMP_SUFFIXES:
         return PlannedFile(path, "pgdump", None, file_size(path))
@@ -62,9 +62,20 @@ def _plan_file(path: Path) -> PlannedFile | None:
     wrapper = _sniff_file(path)
     if wrapper is not None:
         return PlannedFile(path, "log", None, file_size(path), wrapper)
-    if ext in _API_SUFFIXES:
+    if ext in _API_SUFFIXES and (not in_folder or _looks_like_a_response(path)):
         return PlannedFile(path, "apijson", None, file_size(path))
     return None
+
+
+_RESPONSE_KEYS = (b'"results"', b'"sessions"', b'"threads"', b'"initiator"')
+
+
+def _looks_like_a_response(path: Path) -> bool:
+    """A ``.json`` file in a folder is read as a saved API response only if it looks like one
+    (a config file beside the exports is passed over, not an error)."""
+    with open_input(path) as stream:
+        head = stream.read(_HEAD_BYTES).lstrip()
+    return head.startswith(b"[") or (head.startswith(b"{") and any(key in head for key in _RESPONSE_KEYS))
 
 
 def _sniff_file(path: Path) -> Wrapper | None:
@@ -73,36 +84,50 @@ def _sniff_file(path: Path) -> Wrapper | None:
     return sniff(head, str(path))
 
 
-def plan_path(path: Path) -> tuple[list[PlannedFile], list[Path]]:
-    """The files to import below ``path`` in table order, and the files that were passed over."""
-    if str(path) == STDIN:
-        return [PlannedFile(path, "stdin", None, 0)], []
+def _passed_over(path: Path) -> str | None:
+    """Why a directory entry is not read, or None to read it."""
+    if path.name.startswith("."):
+        return "a hidden file"
+    if path.is_symlink():
+        return "a symbolic link (import its target itself)"
     if path.is_dir():
-        candidates = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-    elif path.exists():
-        candidates = [path]
-    else:
+        return "a folder (an import reads the files of the folder it is given, not its subfolders)"
+    if not path.is_file():
+        return "not a regular file (a device, socket or pipe)"
+    return None
+
+
+def plan_path(path: Path) -> tuple[list[PlannedFile], dict[Path, str]]:
+    """The files to import below ``path`` in table order, and the entries passed over with why."""
+    if str(path) == STDIN:
+        return [PlannedFile(path, "stdin", None, 0)], {}
+    if not path.exists():
         raise ImportDataError("no such file or directory", source=str(path))
-    planned: list[PlannedFile] = []
-    skipped: list[Path] = []
-    for candidate in candidates:
-        entry = _plan_file(candidate)
+    if not path.is_dir():
+        entry = _plan_file(path)
         if entry is None:
-            skipped.append(candidate)
-        else:
+            raise ImportDataError(_UNKNOWN, source=str(path))
+        return [entry], {}
+    planned: list[PlannedFile] = []
+    skipped: dict[Path, str] = {}
+    for candidate in sorted(path.iterdir()):
+        reason = _passed_over(candidate)
+        entry = None if reason else _plan_file(candidate, in_folder=True)
+        if entry is not None:
             planned.append(entry)
-    if not path.is_dir() and skipped:
-        tables = ", ".join(TABLES)
-        raise ImportDataError(
-            "cannot tell what this file holds: it is not a coderd JSON log (run coderd with "
-            "--log-json), so name it after its table "
-            f"({tables}) with .csv, .parquet, .jsonl or .ndjson (optionally .gz or .zst), "
-            "or use .sql for a pg_dump file and .json for a saved API response",
-            source=str(path),
-        )
+        else:
+            skipped[candidate] = reason or "neither a table export, a coderd log nor a saved API response"
     order = list(TABLES)
     planned.sort(key=lambda e: (e.table is None, order.index(e.table.name) if e.table else 0, e.format == "log"))
     return planned, skipped
+
+
+_UNKNOWN = (
+    "cannot tell what this file holds: it is not a coderd JSON log (run coderd with "
+    "--log-json), so name it after its table "
+    f"({', '.join(TABLES)}) with .csv, .parquet, .jsonl or .ndjson (optionally .gz or .zst), "
+    "or use .sql for a pg_dump file and .json for a saved API response"
+)
 
 
 def open_file(

@@ -51,6 +51,9 @@ class ImportSummary:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    """Folder entries that were not read (their reasons are in :attr:`passed_over`)."""
+    passed_over: dict[str, str] = field(default_factory=dict)
+    """Folder entry → why it was not read (a subfolder, a hidden file, an unrelated file...)."""
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """What sources held that could not be imported (a sessions page holds no interceptions)."""
@@ -121,6 +124,7 @@ class Importer:
             files, skipped = ingest.plan_path(Path(path))
             planned += files
             summary.skipped += [str(p) for p in skipped]
+            summary.passed_over.update({str(p): reason for p, reason in skipped.items()})
         total = sum(f.size for f in planned)
         done = 0
 
@@ -231,10 +235,15 @@ def _merge_one(run: ImportRun, item: Input, summary: ImportSummary) -> None:
 
 
 def _open(entry: ingest.PlannedFile, progress: ingest.Progress, summary: ImportSummary) -> Iterator[Input]:
+    found = 0
     try:
-        yield from _inputs(entry, progress, summary)
+        for item in _inputs(entry, progress, summary):
+            found += 1
+            yield item
     except UNREADABLE as e:
         raise ImportDataError(f"cannot read: {_reason(e)}", source=str(entry.path)) from e
+    if not found:
+        summary.notes.append(f"{entry.path}: held no rows of an aibridge table")
 
 
 def _inputs(entry: ingest.PlannedFile, progress: ingest.Progress, summary: ImportSummary) -> Iterator[Input]:
