@@ -36,3 +36,40 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     page = namespace["page"]
     assert page.count > 0 and page.results  # type: ignore[attr-defined]
     assert all(r.provider == "anthropic" and r.client == "Claude Code" for r in page.results)  # type: ignore[attr-defined]
+
+
+def _block(language: str, after: str) -> str:
+    start = README.index(after)
+    match = re.search(rf"```{language}\n(.*?)```", README[start:], re.S)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_the_command_line_examples_run_on_the_demo_store_issue_9(tmp_path: Path) -> None:
+    """The demo's data (as `dev.py demo` makes it) answers every read example, and the sample
+    listing is exactly what the command prints."""
+    import shlex
+
+    from aibridge_store.cli import main
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    generate.generate(tmp_path / "export", 20000, seed=7)
+    db = tmp_path / "aibridge.duckdb"
+    assert main(["--db", str(db), "import", "--quiet", str(tmp_path / "export")]) == 0
+    for line in _block("sh", "Read commands").splitlines():
+        argv = shlex.split(line)[1:]
+        argv[argv.index("--db") + 1] = str(db)
+        assert main(argv) == 0, line
+    expected = _block("text", "A sessions listing")
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--db", str(db), "sessions", "--limit", "4"]) == 0
+    assert out.getvalue() == expected
