@@ -63,3 +63,15 @@ def test_year_one_and_year_9999_read_back(store: Store) -> None:
     store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(rows))
     body = store.list_interceptions().model_dump(mode="json")
     assert [r["started_at"] for r in body["results"]] == ["9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00Z"]
+
+
+def test_the_checks_still_run_after_a_failed_import(store: Store) -> None:
+    bad = pa.Table.from_pylist([interception(1, started_at="bad")])
+    deep = pa.Table.from_pylist([interception(2, metadata=_deep(65))])
+    for _ in range(2):
+        with pytest.raises(ImportDataError, match="cannot read 'bad'"):
+            store.import_arrow("aibridge_interceptions", bad)
+        with pytest.raises(ImportDataError, match="nests deeper than 64 levels"):
+            store.import_arrow("aibridge_interceptions", deep)
+    store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([interception(3)]))
+    assert store.list_interceptions().count == 1

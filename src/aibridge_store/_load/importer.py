@@ -26,7 +26,7 @@ from ..errors import ImportDataError, StorageError
 from . import lineage, retention, rollups
 from .logrecords import LogReport, merge_log
 from .merge import TableCounts, merge_source
-from .run import ImportRun
+from .run import ImportRun, register_functions
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) while an import runs."""
@@ -194,6 +194,7 @@ class Importer:
     def _merge(
         self, inputs: Iterable[Input], summary: ImportSummary, remember: Callable[[ImportRun], None] | None = None
     ) -> None:
+        register_functions(self._con)
         self._con.begin()
         try:
             with ImportRun(self._con) as run:

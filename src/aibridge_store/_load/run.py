@@ -22,6 +22,15 @@ from .checks import JSON_DEPTH_FUNCTION, json_depth
 _I = ident(INTERCEPTIONS.name)
 
 
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Register the Python functions an import's checks call, once per connection. Call it
+    outside a transaction: a rolled-back transaction would leave DuckDB unsure whether it exists."""
+    try:
+        con.create_function(JSON_DEPTH_FUNCTION, json_depth, [VARCHAR], BIGINT, side_effects=False)
+    except duckdb.NotImplementedException:
+        pass  # registered by an earlier import on this connection
+
+
 class ImportRun:
     """The working state of one import call. Use it as a context manager inside the import's
     transaction: leaving it drops every temporary table it made."""
@@ -52,11 +61,6 @@ class ImportRun:
         self.con = con
 
     def __enter__(self) -> ImportRun:
-        registered = self.con.execute(
-            "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [JSON_DEPTH_FUNCTION]
-        ).fetchall()
-        if registered == [(0,)]:  # once per connection; it stays for the next import
-            self.con.create_function(JSON_DEPTH_FUNCTION, json_depth, [VARCHAR], BIGINT, side_effects=False)
         self.con.execute(f'CREATE OR REPLACE TEMP TABLE {self.touched} ("id" UUID)')
         self.con.execute(f'CREATE OR REPLACE TEMP TABLE {self.updated} ("id" UUID)')
         self.con.execute(
