@@ -25,6 +25,7 @@ _I = ident(INTERCEPTIONS.name)
 def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     """Register the Python functions an import's checks call, once per connection. Call it
     outside a transaction: a rolled-back transaction would leave DuckDB unsure whether it exists."""
+    con.execute("SELECT 1").fetchall()  # ends a result the caller left half-read, which would block this
     try:
         con.create_function(JSON_DEPTH_FUNCTION, json_depth, [VARCHAR], BIGINT, side_effects=False)
     except duckdb.NotImplementedException:
