@@ -33,6 +33,12 @@ def _corrupt_zstd(tmp_path: Path) -> Path:
     return path
 
 
+def _corrupt_log_archive(tmp_path: Path) -> Path:
+    path = tmp_path / "in" / "coderd.log.gz"  # not named after a table: its content is sniffed
+    path.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 20)
+    return path
+
+
 def _deep_jsonl(tmp_path: Path) -> Path:
     path = tmp_path / "in" / "aibridge_interceptions.jsonl"
     row = json.dumps(interception(1, metadata=None))[:-1] + ', "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -65,6 +71,7 @@ def _json_in_a_long_string(tmp_path: Path) -> Path:
     [
         (_truncated_gzip, "cannot read: Truncated compressed stream", None, None),
         (_corrupt_zstd, "cannot read: ZSTD decompress failed", None, None),
+        (_corrupt_log_archive, "cannot read: zlib inflate failed", None, None),
         (_deep_jsonl, "nests too deeply to read", 1, None),
         (_lone_surrogate, "holds a lone surrogate", 1, "model"),
         (_duplicate_parquet_column, "this column appears more than once", None, "model"),

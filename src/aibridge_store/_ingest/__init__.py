@@ -73,15 +73,21 @@ _RESPONSE_KEYS = (b'"results"', b'"sessions"', b'"threads"', b'"initiator"')
 def _looks_like_a_response(path: Path) -> bool:
     """A ``.json`` file in a folder is read as a saved API response only if it looks like one
     (a config file beside the exports is passed over, not an error)."""
-    with open_input(path) as stream:
-        head = stream.read(_HEAD_BYTES).lstrip()
+    head = _head(path).lstrip()
     return head.startswith(b"[") or (head.startswith(b"{") and any(key in head for key in _RESPONSE_KEYS))
 
 
+def _head(path: Path) -> bytes:
+    """The first bytes of a file, decompressed; a damaged archive fails with its name."""
+    try:
+        with open_input(path) as stream:
+            return bytes(stream.read(_HEAD_BYTES))
+    except (OSError, pa.ArrowException) as e:
+        raise ImportDataError(f"cannot read: {str(e).strip() or type(e).__name__}", source=str(path)) from e
+
+
 def _sniff_file(path: Path) -> Wrapper | None:
-    with open_input(path) as stream:
-        head = stream.read(_HEAD_BYTES)
-    return sniff(head, str(path))
+    return sniff(_head(path), str(path))
 
 
 def _passed_over(path: Path) -> str | None:
