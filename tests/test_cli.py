@@ -233,3 +233,22 @@ def test_the_threads_hint_is_offered_only_when_more_threads_follow(
     assert capsys.readouterr().out.splitlines()[-1] == "1 thread(s)"
     assert main(["--db", str(db), "session", "s", "--limit", "3"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "3 thread(s)"
+
+
+_LOADED = """
+import sys
+from aibridge_store.cli import main
+if len(sys.argv) > 1:
+    main(sys.argv[1:])
+print(" ".join(sorted(m for m in ("pyarrow", "pandas", "numpy", "duckdb", "pydantic", "lark") if m in sys.modules)))
+"""
+
+
+def _loaded(*argv: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _LOADED, *argv], capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()[-1].split()
+
+
+def test_the_command_line_loads_only_what_a_command_needs(db: Path) -> None:
+    assert _loaded() == []  # importing the CLI, as --help does
+    assert _loaded("--db", str(db), "models") == ["duckdb", "lark", "pydantic"]  # a read: no Arrow

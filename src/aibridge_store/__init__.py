@@ -6,11 +6,11 @@ and read them back as Coder's API would answer with :meth:`Store.list_intercepti
 :meth:`Store.list_clients`.
 """
 
-from ._auth import Actor
-from ._ingest.postgres import DATABASE_SCHEMES
-from ._load import ImportSummary, TableCounts
-from ._query import parse_query
-from ._store import Store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import (
     AibridgeStoreError,
     ImportDataError,
@@ -23,23 +23,62 @@ from .errors import (
     StorageError,
     Validation,
 )
-from .models import (
-    AgenticAction,
-    Interception,
-    InterceptionsPage,
-    MinimalUser,
-    Session,
-    SessionsPage,
-    SessionThreads,
-    Thinking,
-    Thread,
-    TokenUsage,
-    TokenUsageSummary,
-    TokenUsageTotals,
-    ToolCall,
-    ToolUsage,
-    UserPrompt,
+
+if TYPE_CHECKING:
+    from ._auth import Actor
+    from ._gocompat import go_time_text
+    from ._load import ImportSummary, TableCounts
+    from ._query import parse_query
+    from ._schema import DATABASE_SCHEMES
+    from ._store import Store
+    from .models import (
+        AgenticAction,
+        Interception,
+        InterceptionsPage,
+        MinimalUser,
+        Session,
+        SessionsPage,
+        SessionThreads,
+        Thinking,
+        Thread,
+        TokenUsage,
+        TokenUsageSummary,
+        TokenUsageTotals,
+        ToolCall,
+        ToolUsage,
+        UserPrompt,
+    )
+
+_MODELS = (
+    "AgenticAction", "Interception", "InterceptionsPage", "MinimalUser", "Session", "SessionsPage", "SessionThreads",
+    "Thinking", "Thread", "TokenUsage", "TokenUsageSummary", "TokenUsageTotals", "ToolCall", "ToolUsage",
+    "UserPrompt",
 )
+_LAZY = {
+    "Actor": "._auth",
+    "DATABASE_SCHEMES": "._schema",
+    "ImportSummary": "._load",
+    "Store": "._store",
+    "TableCounts": "._load",
+    "go_time_text": "._gocompat",
+    "parse_query": "._query",
+    **{name: ".models" for name in _MODELS},
+}
+"""Where each public name lives. They load on first use, so that a program (the command line's
+``--help``, a read that needs no Arrow) pays only for the modules it uses."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __version__ = "0.1.0"
 
@@ -75,5 +114,6 @@ __all__ = [
     "UserPrompt",
     "Validation",
     "__version__",
+    "go_time_text",
     "parse_query",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+"""How a live Coder database is named where a path could be given (imports read it directly)."""
 SCHEMA_VERSION = 2
 META_TABLE = "aibridge_store_meta"
 PARENT_TIME = "interception_started_at"

@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from ._auth import Actor, Role
-from ._load import Importer, ImportSummary, ProgressCallback
 from ._query import CLIENTS_SEARCH, MODELS_SEARCH
 from ._reads.catalog import list_catalog
 from ._reads.common import resolve_user
@@ -26,6 +25,9 @@ from ._reads.threads import get_session_threads
 from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, ident, upgrade_statements
 from .errors import NotFoundError, SchemaVersionError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads
+
+if TYPE_CHECKING:
+    from ._load import Importer, ImportSummary, ProgressCallback
 
 ROW_GROUP_SIZE = 8192
 """Rows per row group. Smaller than DuckDB's default (122,880) so that zone maps let a page read
@@ -302,6 +304,10 @@ class Store:
 
     @contextmanager
     def _writing(self) -> Iterator[Importer]:
+        # The write path (Arrow, NumPy, the readers) loads on the first write: a program that only
+        # reads, such as a read command of the command line, never pays for it.
+        from ._load import Importer
+
         if self.read_only:
             raise StorageError("the store was opened read-only")
         with self._lock:

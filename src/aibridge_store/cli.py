@@ -1,4 +1,8 @@
-"""``aibridge-store``: a thin command line over the public API."""
+"""``aibridge-store``: a thin command line over the public API.
+
+It starts fast: the package's names load on first use, and each command reaches for only what it
+needs (``--help`` loads neither DuckDB nor pydantic; a read never loads Arrow).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,14 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
-from . import DATABASE_SCHEMES, Actor, ImportSummary, Store, TableCounts, __version__
+from . import DATABASE_SCHEMES, __version__, go_time_text
 from .errors import AibridgeStoreError, StorageError
-from .models import InterceptionsPage, SessionsPage, SessionThreads, go_time_text
+
+if TYPE_CHECKING:
+    from . import Actor, ImportSummary, Store, TableCounts
+    from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 DEFAULT_DB = "aibridge.duckdb"
 
@@ -85,7 +92,7 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
     for report in summary.reports.values():
         kind = f"  ({report.kind})" if report.kind else ""
         text.append(f"{report.name}{kind}")
-        rows = [(ImportSummary.label(name), *_counts(c)) for name, c in report.tables.items() if c.rows]
+        rows = [(summary.label(name), *_counts(c)) for name, c in report.tables.items() if c.rows]
         if rows:
             text.append(_indent(_table(("table", *_COUNT_HEADERS), rows, right={1, 2, 3, 4, 5})))
         else:
@@ -93,14 +100,10 @@ def render_summary(summary: ImportSummary, seconds: float) -> str:
         for reason, n in report.passed_over.items():
             text.append(f"  passed over: {reason}: {n}")
         text.append("")
-    totals: list[tuple[object, ...]] = [
-        (name, *_counts(c)) for name, c in summary.tables.items() if not ImportSummary.is_bookkeeping(name)
-    ]
-    total = TableCounts()
-    for name, counts in summary.tables.items():
-        if not ImportSummary.is_bookkeeping(name):
-            total.add(counts)
-    totals.append(("total", *_counts(total)))
+    counted = {name: c for name, c in summary.tables.items() if not summary.is_bookkeeping(name)}
+    totals: list[tuple[object, ...]] = [(name, *_counts(c)) for name, c in counted.items()]
+    sums = [sum(column) for column in zip(*map(_counts, counted.values()), strict=True)]
+    totals.append(("total", *(sums or [0] * len(_COUNT_HEADERS))))
     text.append(_table(("all sources", *_COUNT_HEADERS), totals, right={1, 2, 3, 4, 5}))
     text.append(f"{len(summary.reports)} source(s) imported in {seconds:.2f} s")
     for path, reason in summary.passed_over.items():
@@ -367,6 +370,8 @@ def _reader(args: argparse.Namespace) -> Store:
 
 
 def _open(args: argparse.Namespace, read_only: bool) -> Store:
+    from . import Store
+
     def waiting(holder: str) -> None:
         print(f"aibridge-store: {args.db} is in use by {holder}; waiting up to {args.wait:g} s", file=sys.stderr)
 

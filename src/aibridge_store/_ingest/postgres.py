@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from .._schema import TABLES, Kind, Table, ident
+from .._schema import DATABASE_SCHEMES, TABLES, Kind, Table, ident
 from ..errors import ImportDataError
 from .base import Source, canonical_columns, numbered, numbered_schema
 
@@ -34,10 +34,6 @@ _NEWER = (
 )
 """Rows written by transactions the previous snapshot could not see ($1: its xmax modulo 2^32,
 $2: its in-progress ids modulo 2^32, comma-separated)."""
-
-
-DATABASE_SCHEMES = ("postgresql://", "postgres://")
-"""How a live Coder database is named where a path could be given."""
 
 
 def is_postgres_url(text: str) -> bool:
