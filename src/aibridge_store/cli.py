@@ -317,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aibridge-store: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        kept = "; nothing of the current import was kept" if args.command == "import" else ""
-        print(f"aibridge-store: interrupted{kept}", file=sys.stderr)
+        kept = {"import": "; nothing of the current import was kept", "prune": "; nothing was deleted"}
+        print(f"aibridge-store: interrupted{kept.get(args.command, '')}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
