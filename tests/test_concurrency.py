@@ -68,3 +68,36 @@ def test_the_command_line_says_what_it_waits_for(db: Path, capsys: pytest.Captur
 def test_readers_share_a_store(db: Path) -> None:
     with _holding(db, 30, mode="read"), Store.open(db, read_only=True) as store:
         assert store.list_interceptions().count == 1
+
+
+POLL = """
+import sys, time
+from aibridge_store import Store, StorageError
+ends = time.monotonic() + float(sys.argv[2])
+print("polling", flush=True)
+while time.monotonic() < ends:
+    try:
+        with Store.open(sys.argv[1], read_only=True, timeout=5) as store:
+            store.list_interceptions(limit=1)
+    except StorageError:
+        pass
+"""
+
+
+def test_a_writer_that_waits_gets_in_between_polling_readers(db: Path, tmp_path: Path) -> None:
+    pollers = [subprocess.Popen([sys.executable, "-c", POLL, str(db), "4"], stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    try:
+        for poller in pollers:
+            assert poller.stdout is not None and poller.stdout.readline().strip() == "polling"
+        for n in range(2, 5):
+            with Store.open(db, timeout=30) as store:
+                store.import_path(export_dir(tmp_path / f"more{n}", [interception(n)]))
+        with Store.open(db, timeout=30, read_only=True) as store:
+            assert store.list_interceptions().count == 4
+    finally:
+        for poller in pollers:
+            poller.kill()
+            poller.wait()
+            assert poller.stdout is not None
+            poller.stdout.close()
