@@ -34,7 +34,9 @@ def _readable_json(typed: str, shown: str) -> list[tuple[str, str]]:
     return [
         (f"strpos({text}, '\\u0000') > 0 OR strpos({text}, chr(0)) > 0",
          "'holds a NUL character (\\u0000), which PostgreSQL refuses in JSON'"),
-        (f"{brackets} > {MAX_JSON_DEPTH} AND {JSON_DEPTH_FUNCTION}({text}) > {MAX_JSON_DEPTH}",
+        # Cheapest test first: nesting past the limit takes more than twice as many characters.
+        (f"length({text}) > {2 * MAX_JSON_DEPTH} AND {brackets} > {MAX_JSON_DEPTH} "
+         f"AND {JSON_DEPTH_FUNCTION}({text}) > {MAX_JSON_DEPTH}",
          f"'nests deeper than {MAX_JSON_DEPTH} levels'"),
     ]
 
