@@ -50,8 +50,6 @@ class ImportSummary:
 
     tables: dict[str, TableCounts] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    """Folder entries that were not read (their reasons are in :attr:`passed_over`)."""
     passed_over: dict[str, str] = field(default_factory=dict)
     """Folder entry → why it was not read (a subfolder, a hidden file, an unrelated file...)."""
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
@@ -72,6 +70,11 @@ class ImportSummary:
         self.report(source).tables.setdefault(table.name, TableCounts()).add(counts)
         if source not in self.sources:
             self.sources.append(source)
+
+    @property
+    def skipped(self) -> list[str]:
+        """Folder entries that were not read (their reasons are in :attr:`passed_over`)."""
+        return list(self.passed_over)
 
     @staticmethod
     def label(table: str) -> str:
@@ -123,7 +126,6 @@ class Importer:
         for path in paths:
             files, skipped = ingest.plan_path(Path(path))
             planned += files
-            summary.skipped += [str(p) for p in skipped]
             summary.passed_over.update({str(p): reason for p, reason in skipped.items()})
         total = sum(f.size for f in planned)
         done = 0
