@@ -1,9 +1,10 @@
-"""The derived data (session rollup, catalog, child start times, last prompt times) always equals a
-from-scratch computation, whatever sequence of imports built the store."""
+"""The derived data (session rollup, catalog, interception counts, child start times, last prompt
+times) always equals a from-scratch computation, whatever sequence of imports built the store."""
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 import pyarrow as pa
@@ -85,6 +86,31 @@ class ImportSequence(RuleBasedStateMachine):
             "UNION SELECT DISTINCT 'client', COALESCE(client, 'Unknown'), initiator_id FROM aibridge_interceptions "
             "WHERE ended_at IS NOT NULL").fetchall())
         assert stored == rebuilt
+
+    @invariant()
+    def interception_counts_equal_a_rebuild_and_reads_see_every_import(self) -> None:
+        # Read first: the counts remembered at the end of the previous check must have been
+        # forgotten by the import in between (the connection is not touched until after).
+        queries = ["", "model:a", "client:Unknown", f"initiator:{USER_A}", "client:Cursor model:b"]
+        counted = [self.store.list_interceptions(q, limit=1).count for q in queries]
+        rows = self.store.connection.execute(
+            "SELECT initiator_id, provider, provider_name, model, client FROM aibridge_interceptions "
+            "WHERE ended_at IS NOT NULL").fetchall()
+        rebuilt = Counter(rows)
+        stored = self.store.connection.execute(
+            "SELECT initiator_id, provider, provider_name, model, client, interceptions "
+            "FROM aibridge_interception_counts").fetchall()
+        assert {tuple(r[:5]): r[5] for r in stored} == rebuilt and len(stored) == len(rebuilt)
+        expected = [
+            len(rows),
+            sum(r[3] == "a" for r in rows),
+            sum(r[4] in (None, "Unknown") for r in rows),
+            sum(r[0] == USER_A for r in rows),
+            sum(r[4] == "Cursor" and r[3] == "b" for r in rows),
+        ]
+        assert counted == expected
+        for q in queries:
+            self.store.list_interceptions(q, limit=1)  # remembered for the next check
 
     @invariant()
     def child_and_prompt_times_are_current(self) -> None:

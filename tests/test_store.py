@@ -59,11 +59,35 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     con.execute("UPDATE aibridge_store_meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with Store.open(db) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert store.connection.execute("SELECT record_origin FROM aibridge_interceptions").fetchall() == [(2,)]
         assert store.list_interceptions().count == 1
         store.import_path(export_dir(tmp_path / "y", [interception(2)]))
         assert store.list_interceptions().count == 2
+
+
+def _as_version_2(db: Path) -> None:
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE aibridge_interception_counts")
+    con.execute("UPDATE aibridge_store_meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_a_version_2_store_gains_its_interception_counts(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    rows = [interception(1), interception(2, provider="openai"), interception(3, ended_at=None)]
+    with Store.open(db) as store:
+        store.import_path(export_dir(tmp_path / "x", rows))
+    _as_version_2(db)
+    with Store.open(db, read_only=True) as store:  # not upgraded: counted from the interceptions
+        assert store.schema_version == 2
+        assert [store.list_interceptions(q).count for q in ("", "provider:openai")] == [2, 1]
+    with Store.open(db) as store:
+        assert store.schema_version == 3
+        counts = store.connection.execute(
+            "SELECT provider, interceptions FROM aibridge_interception_counts ORDER BY provider").fetchall()
+        assert counts == [("anthropic", 1), ("openai", 1)]
+        assert [store.list_interceptions(q).count for q in ("", "provider:openai")] == [2, 1]
 
 
 def test_read_only_needs_an_existing_store(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from enum import Enum
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
 """How a live Coder database is named where a path could be given (imports read it directly)."""
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_TABLE = "aibridge_store_meta"
 PARENT_TIME = "interception_started_at"
 """Kept on child rows: their interception's ``started_at`` (NULL while it is unknown)."""
@@ -277,6 +277,12 @@ IMPORT_SOURCES = "aibridge_import_sources"
 SESSION_ROLLUP = "aibridge_session_rollup"
 """One row per (session_id, initiator_id) with ended interceptions: the session's aggregates
 over all of them, rebuilt for every session an import touches."""
+INTERCEPTION_COUNTS = "aibridge_interception_counts"
+"""How many ended interceptions each (initiator, provider, provider name, model, client) has:
+the interception count of any query without a time bound is a sum over its few thousand rows
+(docs/decisions.md, "Remembered counts"). Rebuilt by every import and every retention run."""
+COUNTED_COLUMNS = ("initiator_id", "provider", "provider_name", "model", "client")
+"""The interception columns the counts are grouped by, as the search registry names them."""
 CATALOG = "aibridge_catalog"
 """Distinct (kind, value, initiator) of ended interceptions: kind 'model' or 'client' (the
 client coalesced to 'Unknown'). Ended interceptions never change, so it only grows."""
@@ -301,6 +307,8 @@ DERIVED_DDL = (
   "cache_write_input_tokens" BIGINT NOT NULL,
   "last_prompt" VARCHAR
 )""",
+    f'CREATE TABLE IF NOT EXISTS "{INTERCEPTION_COUNTS}" ("initiator_id" UUID NOT NULL, "provider" VARCHAR NOT NULL, '
+    '"provider_name" VARCHAR NOT NULL, "model" VARCHAR NOT NULL, "client" VARCHAR, "interceptions" BIGINT NOT NULL)',
     f'CREATE TABLE IF NOT EXISTS "{CATALOG}" ("kind" VARCHAR NOT NULL, "value" VARCHAR NOT NULL, '
     '"initiator_id" UUID NOT NULL)',
     f'CREATE TABLE IF NOT EXISTS "{IMPORT_SOURCES}" ("source" VARCHAR NOT NULL, "table_name" VARCHAR NOT NULL, '
@@ -326,9 +334,27 @@ def ddl_statements() -> list[str]:
     return statements
 
 
+def counts_sql() -> str:
+    """The rows of :data:`INTERCEPTION_COUNTS`, computed from the interceptions."""
+    columns = ", ".join(map(ident, COUNTED_COLUMNS))
+    return (
+        f"SELECT {columns}, count(*) FROM {ident(INTERCEPTIONS.name)} "
+        f'WHERE "ended_at" IS NOT NULL GROUP BY ALL ORDER BY ALL'
+    )
+
+
+def fill_counts_statements() -> list[str]:
+    """Replace every row of :data:`INTERCEPTION_COUNTS` by a fresh computation."""
+    columns = ", ".join(map(ident, (*COUNTED_COLUMNS, "interceptions")))
+    return [
+        f"DELETE FROM {ident(INTERCEPTION_COUNTS)}",
+        f"INSERT INTO {ident(INTERCEPTION_COUNTS)} ({columns}) {counts_sql()}",
+    ]
+
+
 def upgrade_statements(version: int) -> list[str]:
     """What brings a store written at schema ``version`` up to :data:`SCHEMA_VERSION` (the
-    new tables come from :func:`ddl_statements`)."""
+    new tables come from :func:`ddl_statements`; :func:`fill_statements` fills them)."""
     statements = []
     if version < 2:
         # DuckDB alters no table that an index depends on: drop it, ddl_statements() recreates it.
@@ -340,3 +366,9 @@ def upgrade_statements(version: int) -> list[str]:
             f"ADD COLUMN IF NOT EXISTS {ident(ORIGIN)} BIGINT DEFAULT {FROM_TABLE}"
         )
     return statements
+
+
+def fill_statements(version: int) -> list[str]:
+    """What fills, after :func:`ddl_statements`, the derived tables that a store written at
+    schema ``version`` lacks."""
+    return fill_counts_statements() if version < 3 else []

@@ -20,9 +20,10 @@ from ._query import CLIENTS_SEARCH, MODELS_SEARCH
 from ._reads.catalog import list_catalog
 from ._reads.common import resolve_user
 from ._reads.interceptions import list_interceptions
+from ._reads.memo import ReadMemo
 from ._reads.sessions import list_sessions
 from ._reads.threads import get_session_threads
-from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, ident, upgrade_statements
+from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, fill_statements, ident, upgrade_statements
 from .errors import NotFoundError, SchemaVersionError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads
 
@@ -110,6 +111,7 @@ class Store:
         self.read_only = read_only
         self._lock = threading.RLock()
         self._transactions = 0
+        self._memo = ReadMemo(counts_table=False)
 
     @classmethod
     def open(
@@ -174,6 +176,9 @@ class Store:
         if self.read_only:
             if version is None:
                 raise StorageError(f"{where} is not an aibridge_store database")
+            # A store of an older version cannot be upgraded read-only: it is read without the
+            # tables it lacks.
+            self._memo = ReadMemo(counts_table=version >= 3)
             return
         with self.transaction():
             if version is not None and version < SCHEMA_VERSION:
@@ -181,10 +186,14 @@ class Store:
                     self._con.execute(statement)
             for statement in ddl_statements():
                 self._con.execute(statement)
+            if version is not None and version < SCHEMA_VERSION:
+                for statement in fill_statements(version):
+                    self._con.execute(statement)
             self._con.execute(
                 f'INSERT OR REPLACE INTO {ident(META_TABLE)} ("key", "value") VALUES (\'schema_version\', ?)',
                 [str(SCHEMA_VERSION)],
             )
+        self._memo = ReadMemo(counts_table=True)
 
     def _foreign_tables(self) -> list[str]:
         rows = self._con.execute(
@@ -225,7 +234,13 @@ class Store:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The underlying DuckDB connection, for ad-hoc SQL over the tables."""
+        """The underlying DuckDB connection, for ad-hoc SQL over the tables.
+
+        Reads remember counts while the store stays the same; taking the connection makes them
+        forget, and counts are then computed from the interceptions until the next import, so
+        that rows written by hand are counted too. Write through it before the next read, not
+        while holding it across reads."""
+        self._memo.changed(counts_exact=False)
         return self._con
 
     @contextmanager
@@ -236,6 +251,7 @@ class Store:
                 raise StorageError("store.transaction() does not nest")
             self._con.begin()
             self._transactions += 1
+            self._memo.changed(counts_exact=False)
             try:
                 yield self._con
             except BaseException:
@@ -245,6 +261,7 @@ class Store:
                 self._con.commit()
             finally:
                 self._transactions -= 1
+                self._memo.changed(counts_exact=False)
 
     # -- import ----------------------------------------------------------------------------
 
@@ -313,7 +330,14 @@ class Store:
         with self._lock:
             if self._transactions:
                 raise StorageError("an import runs in a transaction of its own: start it outside store.transaction()")
-            yield Importer(self._con)
+            try:
+                yield Importer(self._con)
+            except BaseException:
+                self._memo.changed()
+                raise
+            else:
+                # Every import and retention run computes the counts table again.
+                self._memo.changed(counts_exact=True)
 
     @contextmanager
     def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -335,6 +359,10 @@ class Store:
                 raise StorageError(f"cannot read the store: {e}") from e
 
     # -- reads -------------------------------------------------------------------------------
+
+    def _read_memo(self) -> ReadMemo | None:
+        """What reads may remember: nothing inside a transaction, which may have written."""
+        return None if self._transactions else self._memo
 
     def actor(self, user: str | uuid.UUID, *, role: Role = "member") -> Actor:
         """The :class:`Actor` of a user named by username or id, in ``role`` (``"member"``: their
@@ -358,7 +386,9 @@ class Store:
         """List ended interceptions newest first, as ``GET /api/v2/aibridge/interceptions`` does."""
 
         with self._reading() as con:
-            return list_interceptions(con, q, limit=limit, offset=offset, after_id=after_id, actor=actor)
+            return list_interceptions(
+                con, q, limit=limit, offset=offset, after_id=after_id, actor=actor, memo=self._read_memo()
+            )
 
     def list_sessions(
         self,

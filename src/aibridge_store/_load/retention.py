@@ -1,5 +1,5 @@
 """Retention: remove the interceptions that started before a time, with everything that hangs off
-them, and keep the rollups and the catalog exact, in the run's one transaction."""
+them, and keep the rollups, the counts and the catalog exact, in the run's one transaction."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The search language: grammar → syntax tree → filters → SQL. Knows nothing about the store."""
 
 from .ast import And, AtLeast, AtMost, BareTerm, Equals, KeyTerm, Query, StartsWith
-from .compiler import Compiled, Compiler, compile_filters
+from .compiler import Compiled, Compiler, compile_filters, filter_columns
 from .dialect import DIALECTS, DUCKDB, SPARK, SQLITE, Dialect
 from .fields import CLIENTS_SEARCH, ENDPOINTS, INTERCEPTIONS_SEARCH, MODELS_SEARCH, SESSIONS_SEARCH, Endpoint
 from .filters import BindContext, bind, compile_query_filters
@@ -33,5 +33,6 @@ __all__ = [
     "bind",
     "compile_filters",
     "compile_query_filters",
+    "filter_columns",
     "parse_query",
 ]

@@ -76,6 +76,14 @@ Compiler._dispatch = {
 }
 
 
+def filter_columns(node: Filter) -> set[str]:
+    """The registry columns a filter tree reads."""
+    if isinstance(node, And):
+        return set().union(*(filter_columns(item) for item in node.items))
+    target = FIELDS[node.field].target
+    return {target.column.name if isinstance(target, Coalesce) else target.name}
+
+
 def compile_filters(node: Filter, dialect: Dialect = DUCKDB) -> Compiled:
     """Compile a filter tree on its own: ``WHERE``-clause SQL and its parameters."""
     compiler = Compiler(dialect)

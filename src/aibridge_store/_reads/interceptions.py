@@ -1,23 +1,28 @@
 """``GET /api/v2/aibridge/interceptions`` (docs/semantics.md, "Interceptions").
 
-The count and the page are read in the store's read snapshot, as Coder's transaction does; the
-page's token usages, prompts and tool usages are fetched with one SELECT per child table.
+The count and the page are read in the store's read snapshot, as Coder's transaction does. A page
+is one statement that returns its interceptions and all their children already as JSON; the count
+of a query without a time bound is a sum over the interception counts table, and both the count
+and the cursor's position are remembered while the store stays the same (docs/decisions.md,
+"Remembered counts").
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
 from .._query import INTERCEPTIONS_SEARCH as ENDPOINT
-from .._query import Compiler
+from .._query import Compiler, filter_columns
 from .._query.ast import Filter
 from .._schema import (
+    COUNTED_COLUMNS,
+    INTERCEPTION_COUNTS,
     INTERCEPTIONS,
     PARENT_TIME,
     TOKEN_USAGES,
@@ -30,9 +35,11 @@ from ..errors import PaginationError
 from ..models import InterceptionsPage
 from . import jsonsql as js
 from .common import bind_filters, count, fetch_named, first_row, one_row
+from .memo import ReadMemo
 from .pagination import keyset, parse_page
 
 _I = ident(INTERCEPTIONS.name)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Cursor(NamedTuple):
@@ -60,19 +67,31 @@ def list_interceptions(
     offset: int | str | None,
     after_id: Any,
     actor: Actor | None,
+    memo: ReadMemo | None = None,
     deep: DeepPages = DEEP_PAGES,
 ) -> InterceptionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
-    filters = bind_filters(con, actor, q, ENDPOINT)
-    cursor = _cursor_position(con, page.after, actor) if page.after else None
-    count = count_interceptions(con, filters)
+    filters = _remember(memo, "filters", (q, actor), lambda: bind_filters(con, actor, q, ENDPOINT))
+    cursor = None
+    if page.after is not None:
+        after = page.after
+        cursor = _remember(memo, "position", (after, actor), lambda: _cursor_position(con, after, actor))
+    total = _remember(memo, "count", filters, lambda: count_interceptions(con, filters, memo))
     bound = None
-    if page.offset + page.limit > deep.threshold and count > page.offset + page.limit:
+    if page.offset + page.limit > deep.threshold and total > page.offset + page.limit:
         bound = _lower_bound(con, filters, cursor, page.offset + page.limit, deep.first_window)
     rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
-    children = fetch_children(con, rows)
-    return InterceptionsPage.model_validate_json(_document(count, rows, children))
+    children = fetch_children(con, rows, by_id=bool(filters.items) or page.offset > 0 or cursor is not None)
+    if memo is not None and rows:
+        # The next page's cursor is this page's last row.
+        last = _Cursor(_EPOCH + timedelta(microseconds=rows[-1].started_us), uuid.UUID(rows[-1].id))
+        memo.put("position", (last.id, actor), last)
+    return InterceptionsPage.model_validate_json(_document(total, rows, children))
+
+
+def _remember(memo: ReadMemo | None, kind: str, key: Any, compute: Any) -> Any:
+    return compute() if memo is None else memo.get(kind, key, compute)
 
 
 def _where(compiler: Compiler, filters: Filter) -> str:
@@ -95,15 +114,22 @@ def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Ac
     return _Cursor(row[0], after)
 
 
-def count_sql(compiler: Compiler, filters: Filter) -> str:
-    """The count of matching ended interceptions, ignoring cursor, offset and limit."""
+def count_sql(compiler: Compiler, filters: Filter, *, counts_table: bool = False) -> str:
+    """The count of matching ended interceptions, ignoring cursor, offset and limit: a sum over
+    the interception counts table when ``counts_table`` and the filters only name its columns."""
     alias = f" AS {compiler.alias}" if compiler.alias else ""
+    if counts_table and filter_columns(filters) <= set(COUNTED_COLUMNS):
+        return (
+            f'SELECT COALESCE(sum("interceptions"), 0) FROM {ident(INTERCEPTION_COUNTS)}{alias} '
+            f"WHERE {compiler.compile(filters)}"
+        )
     return f"SELECT count(*) FROM {_I}{alias} WHERE {_where(compiler, filters)}"
 
 
-def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter) -> int:
+def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter, memo: ReadMemo | None = None) -> int:
     compiler = Compiler()
-    return count(con, count_sql(compiler, filters), compiler.params)
+    sql = count_sql(compiler, filters, counts_table=memo is not None and memo.counts_table)
+    return count(con, sql, compiler.params)
 
 
 def _after_cursor(compiler: Compiler, cursor: _Cursor | None) -> str:
@@ -195,54 +221,38 @@ def _page_rows(
     return fetch_named(con, sql, compiler.params, _PageRow)
 
 
-class _TokenRow(NamedTuple):
+class _ChildRow(NamedTuple):
+    """A child row of any kind (the columns of the others are NULL); ``kind`` indexes ``_CHILD_TABLES``."""
+
+    kind: int
     id: str
     interception_id: str
     provider_response_id: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_input_tokens: int
-    cache_write_input_tokens: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_input_tokens: int | None
+    cache_write_input_tokens: int | None
+    prompt: str | None
+    server_url: str | None
+    tool: str | None
+    input: str | None
+    injected: bool | None
+    invocation_error: str | None
     metadata: str | None
     created_at: str
-
-
-class _PromptRow(NamedTuple):
-    id: str
-    interception_id: str
-    provider_response_id: str
-    prompt: str
-    metadata: str | None
-    created_at: str
-
-
-class _ToolRow(NamedTuple):
-    id: str
-    interception_id: str
-    provider_response_id: str
-    server_url: str
-    tool: str
-    input: str
-    injected: bool
-    invocation_error: str
-    metadata: str | None
-    created_at: str
-
-
-_ChildRow = _TokenRow | _PromptRow | _ToolRow
 
 
 class _ChildTable(NamedTuple):
-    """One child list of an interception: its JSON key, table, row type and the SQL of each column."""
+    """One child list of an interception: its JSON key, table and the SQL of its own columns."""
 
     key: str
     table: str
-    row: type[_ChildRow]
     columns: dict[str, str]
 
-    def select(self, where: str) -> str:
-        columns = ", ".join(f"{sql} AS {ident(name)}" for name, sql in self.columns.items())
-        return f"SELECT {columns} FROM {ident(self.table)} WHERE {where}"
+    def select(self, kind: int, where: str) -> str:
+        columns = {"kind": str(kind), **_COMMON, **self.columns, **_METADATA_AND_TIME}
+        listed = ", ".join(f"{sql} AS {ident(name)}" for name, sql in columns.items())
+        return f"SELECT {listed} FROM {ident(self.table)} WHERE {where}"
 
     def encode(self, row: _ChildRow) -> str:
         return _CHILD_ENCODERS[self.key](row)
@@ -255,59 +265,51 @@ _CHILD_TABLES = (
     _ChildTable(
         "token_usages",
         TOKEN_USAGES.name,
-        _TokenRow,
         {
-            **_COMMON,
             "input_tokens": '"input_tokens"',
             "output_tokens": '"output_tokens"',
             "cache_read_input_tokens": '"cache_read_input_tokens"',
             "cache_write_input_tokens": '"cache_write_input_tokens"',
-            **_METADATA_AND_TIME,
         },
     ),
-    _ChildTable("user_prompts", USER_PROMPTS.name, _PromptRow, {**_COMMON, "prompt": '"prompt"', **_METADATA_AND_TIME}),
+    _ChildTable("user_prompts", USER_PROMPTS.name, {"prompt": '"prompt"'}),
     _ChildTable(
         "tool_usages",
         TOOL_USAGES.name,
-        _ToolRow,
         {
-            **_COMMON,
             "server_url": """COALESCE("server_url", '')""",
             "tool": '"tool"',
             "input": '"input"',
             "injected": '"injected"',
             "invocation_error": """COALESCE("invocation_error", '')""",
-            **_METADATA_AND_TIME,
         },
     ),
 )
 
 
-def children_sql(compiler: Compiler, span: tuple[int, int], ids: list[str] | None) -> list[str]:
-    """One SELECT per child table, in ``_CHILD_TABLES`` order, of the rows whose interception
-    started within ``span`` (µs): child rows carry their interception's start time, so zone maps
-    skip everything outside the page's time span. With ``ids``, only those interceptions' rows."""
+def children_sql(compiler: Compiler, span: tuple[int, int], ids: list[str] | None) -> str:
+    """One statement for the child rows of every table whose interception started within
+    ``span`` (µs): child rows carry their interception's start time, so zone maps skip
+    everything outside the page's time span. With ``ids``, only those interceptions' rows."""
     low, high = (compiler.param(t) for t in span)
     where = f"{ident(PARENT_TIME)} BETWEEN make_timestamptz({low}) AND make_timestamptz({high})"
     if ids is not None:
         listed = compiler.param(",".join(ids))
         where += f""" AND list_contains(CAST(string_split({listed}, ',') AS UUID[]), "interception_id")"""
-    return [child.select(where) for child in _CHILD_TABLES]
+    selects = " UNION ALL BY NAME ".join(child.select(kind, where) for kind, child in enumerate(_CHILD_TABLES))
+    return f"SELECT {', '.join(map(ident, _ChildRow._fields))} FROM ({selects})"
 
-
-CROWDED = 2
-"""A time window holding more than this many interceptions per page row is read by id."""
 
 Children = list[dict[str, list[_ChildRow]]]
 """Per child table (in ``_CHILD_TABLES`` order): interception id → its rows."""
 
 
-def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, crowded: int = CROWDED) -> Children:
+def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, by_id: bool) -> Children:
     """For each child table, interception id → its rows in ``created_at, id`` order.
 
-    When the page's time window holds little besides the page (the newest pages, unfiltered), the
-    children are read by time alone and filtered here; when it holds more than ``crowded``
-    interceptions per page row, the ids are compared in SQL.
+    The children are read by the page's time window; ``by_id`` also compares the ids in SQL,
+    for pages whose window may hold many more interceptions than the page (filtered queries).
+    Rows of other interceptions in the window are dropped here.
     """
     grouped: Children = [{} for _ in _CHILD_TABLES]
     if not rows:
@@ -315,20 +317,10 @@ def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, 
     wanted = {row.id for row in rows}
     span = (min(r.started_us for r in rows), max(r.started_us for r in rows))
     compiler = Compiler()
-    low, high = (compiler.param(t) for t in span)
-    in_window = count(
-        con,
-        f'SELECT count(*) FROM {_I} WHERE "started_at" BETWEEN make_timestamptz({low}) AND make_timestamptz({high})',
-        compiler.params,
-    )
-    compiler = Compiler()
-    statements = children_sql(compiler, span, sorted(wanted) if in_window > crowded * len(rows) else None)
-    for group, child, sql in zip(grouped, _CHILD_TABLES, statements, strict=True):
-        for found in fetch_named(con, sql, compiler.params, child.row):
-            if found.interception_id in wanted:
-                group.setdefault(found.interception_id, []).append(found)
-        for children in group.values():
-            children.sort(key=_created_then_id)
+    sql = children_sql(compiler, span, sorted(wanted) if by_id else None)
+    for found in sorted(fetch_named(con, sql, compiler.params, _ChildRow), key=_created_then_id):
+        if found.interception_id in wanted:
+            grouped[found.kind].setdefault(found.interception_id, []).append(found)
     return grouped
 
 
@@ -363,7 +355,7 @@ _TOOL = js.template(
 )
 
 
-def _token_json(row: _TokenRow) -> str:
+def _token_json(row: Any) -> str:  # a _ChildRow of its kind: its columns are set
     return _TOKEN % (
         js.text(row.id),
         js.text(row.interception_id),
@@ -377,7 +369,7 @@ def _token_json(row: _TokenRow) -> str:
     )
 
 
-def _prompt_json(row: _PromptRow) -> str:
+def _prompt_json(row: Any) -> str:
     return _PROMPT % (
         js.text(row.id),
         js.text(row.interception_id),
@@ -388,7 +380,7 @@ def _prompt_json(row: _PromptRow) -> str:
     )
 
 
-def _tool_json(row: _ToolRow) -> str:
+def _tool_json(row: Any) -> str:
     return _TOOL % (
         js.text(row.id),
         js.text(row.interception_id),
