@@ -437,7 +437,8 @@ class Store:
 
         with self._reading() as con:
             return get_session_threads(
-                con, session_id, after_id=after_id, before_id=before_id, limit=limit, actor=actor
+                con, session_id, after_id=after_id, before_id=before_id, limit=limit, actor=actor,
+                memo=self._read_memo(),
             )
 
     def list_models(

@@ -12,6 +12,8 @@ from .._auth import Actor
 from .._gocompat import as_uuid
 from .._query import And, BindContext, Endpoint, compile_query_filters
 from .._schema import USERS, ident
+from . import jsonsql as js
+from .memo import ReadMemo
 
 
 def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None:
@@ -89,3 +91,23 @@ def fetch_named(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[objec
     if names != fields:
         raise AssertionError(f"{row.__name__}: the query selects {names}, the row has {fields}")
     return [row(*values) for values in cursor.fetchall()]
+
+
+def initiators_json(con: duckdb.DuckDBPyConnection, ids: set[str], memo: ReadMemo | None) -> dict[str, str]:
+    """Initiator id → its JSON, remembered; a user without a users row has empty names."""
+    known: dict[str, str] = {}
+    if memo is not None:
+        known = {str(k): str(v) for k, v in memo.known("initiator", list(ids)).items()}
+    missing = sorted(ids - known.keys())
+    if missing:
+        rows = con.execute(
+            f'SELECT CAST("id" AS VARCHAR), "username", "name", "avatar_url" FROM {ident(USERS.name)} '
+            f"WHERE list_contains(CAST(string_split($1, ',') AS UUID[]), \"id\")",
+            [",".join(missing)],
+        ).fetchall()
+        found = {row[0]: js.user(*row) for row in rows}
+        for user_id in missing:
+            known[user_id] = found.get(user_id) or js.user(user_id, None, None, None)
+            if memo is not None:
+                memo.put("initiator", user_id, known[user_id])
+    return known

@@ -28,13 +28,12 @@ from .._schema import (
     TOKEN_USAGES,
     TOOL_USAGES,
     USER_PROMPTS,
-    USERS,
     ident,
 )
 from ..errors import PaginationError
 from ..models import InterceptionsPage
 from . import jsonsql as js
-from .common import bind_filters, count, fetch_named, first_row, one_row
+from .common import bind_filters, count, fetch_named, first_row, initiators_json, one_row
 from .memo import ReadMemo
 from .pagination import keyset, parse_page
 
@@ -82,12 +81,15 @@ def list_interceptions(
     if page.offset + page.limit > deep.threshold and total > page.offset + page.limit:
         bound = _lower_bound(con, filters, cursor, page.offset + page.limit, deep.first_window)
     rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
-    children = fetch_children(con, rows, by_id=bool(filters.items) or page.offset > 0 or cursor is not None)
+    # Unfiltered, the page's time window holds little besides the page; filtered, it may hold
+    # many more interceptions, and comparing ids in SQL pays off.
+    children = fetch_children(con, rows, by_id=bool(filters.items))
+    users = initiators_json(con, {row.initiator_id for row in rows}, memo)
     if memo is not None and rows:
         # The next page's cursor is this page's last row.
         last = _Cursor(_EPOCH + timedelta(microseconds=rows[-1].started_us), uuid.UUID(rows[-1].id))
         memo.put("position", (last.id, actor), last)
-    return InterceptionsPage.model_validate_json(_document(total, rows, children))
+    return InterceptionsPage.model_validate_json(_document(total, rows, children, users))
 
 
 def _remember(memo: ReadMemo | None, kind: str, key: Any, compute: Any) -> Any:
@@ -179,9 +181,6 @@ class _PageRow(NamedTuple):
     started_us: int
     api_key_id: str | None
     initiator_id: str
-    username: str | None
-    name: str | None
-    avatar_url: str | None
     provider: str
     provider_name: str
     model: str
@@ -204,6 +203,8 @@ def _page_rows(
     where = _where(compiler, filters) + _after_cursor(compiler, cursor)
     if bound is not None:
         where += f' AND i."started_at" >= {compiler.param(bound)}'
+    # Select the page first, then format it: formatting in the same SELECT would format every
+    # row the top-N reads.
     sql = f"""
         WITH page AS (
             SELECT i.* FROM {_I} AS i WHERE {where}
@@ -211,11 +212,10 @@ def _page_rows(
             LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}
         )
         SELECT CAST(p."id" AS VARCHAR) AS id, epoch_us(p."started_at") AS started_us, p."api_key_id",
-               CAST(p."initiator_id" AS VARCHAR) AS initiator_id, u."username", u."name", u."avatar_url",
+               CAST(p."initiator_id" AS VARCHAR) AS initiator_id,
                p."provider", p."provider_name", p."model", p."client", CAST(p."metadata" AS VARCHAR) AS metadata,
                {js.go_time('p."started_at"')} AS started_at, {js.go_time('p."ended_at"')} AS ended_at
         FROM page AS p
-        LEFT JOIN {ident(USERS.name)} AS u ON u."id" = p."initiator_id"
         ORDER BY p."started_at" DESC, p."id" DESC
     """
     return fetch_named(con, sql, compiler.params, _PageRow)
@@ -418,12 +418,12 @@ _INTERCEPTION = js.template(
 )
 
 
-def _interception_json(row: _PageRow, children: Children) -> str:
+def _interception_json(row: _PageRow, children: Children, users: dict[str, str]) -> str:
     lists = [
         js.array(child.encode(r) for r in group.get(row.id, ()))
         for child, group in zip(_CHILD_TABLES, children, strict=True)
     ]
-    user = js.user(row.initiator_id, row.username, row.name, row.avatar_url)
+    user = users[row.initiator_id]
     return _INTERCEPTION % (
         js.text(row.id),
         js.text(row.api_key_id),
@@ -439,8 +439,8 @@ def _interception_json(row: _PageRow, children: Children) -> str:
     )
 
 
-def _document(count: int, rows: Sequence[_PageRow], children: Children) -> str:
-    results = js.array(_interception_json(row, children) for row in rows)
+def _document(count: int, rows: Sequence[_PageRow], children: Children, users: dict[str, str]) -> str:
+    results = js.array(_interception_json(row, children, users) for row in rows)
     return _PAGE % (js.number(count), results)
 
 

@@ -2,8 +2,8 @@
 "Remembered counts").
 
 A page's total count does not change while the store does not, so a walk through the pages of one
-query counts once; the bound filters of a query and the position of the row a cursor names,
-likewise. The :class:`~aibridge_store.Store` starts a new generation whenever anything may have
+query counts once; the bound filters of a query, the position of the row a cursor names and the
+JSON of each initiator, likewise. The :class:`~aibridge_store.Store` starts a new generation whenever anything may have
 written: every import and retention run, every :meth:`~aibridge_store.Store.transaction`, every
 use of the raw connection. Reads inside a transaction neither use nor fill the memo.
 """

@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import duckdb
@@ -24,13 +25,13 @@ from .._schema import (
     TOKEN_USAGES,
     TOOL_USAGES,
     USER_PROMPTS,
-    USERS,
     ident,
 )
 from ..errors import NotFoundError, PaginationError
 from ..models import SessionThreads
 from . import jsonsql as js
-from .common import fetch_named, first_row
+from .common import fetch_named, first_row, initiators_json
+from .memo import ReadMemo
 from .pagination import THREAD_LIMITS, keyset
 
 _I = ident(INTERCEPTIONS.name)
@@ -46,6 +47,7 @@ def get_session_threads(
     before_id: Any,
     limit: int | str | None,
     actor: Actor | None,
+    memo: ReadMemo | None = None,
 ) -> SessionThreads:
     actor = actor or LOCAL_ADMIN
     if not session_id:
@@ -63,9 +65,16 @@ def get_session_threads(
     elif before is not None:
         cursor = _cursor_position(con, "before_id", before, session, actor)
     rows = _thread_rows(con, session, cursor, before is not None, size)
-    children = _children(con, session, rows)
-    summary_metadata = merge_token_metadata(_session_token_metadata(con, session))
-    return SessionThreads.model_validate_json(_document(header, rows, children, summary_metadata))
+    children = _children(con, rows)
+    key = (session.id, session.initiator)
+
+    def summary() -> dict[str, int]:
+        return merge_token_metadata(_session_token_metadata(con, session))
+
+    summary_metadata = summary() if memo is None else memo.get("session token metadata", key, summary)
+    users = initiators_json(con, {header.initiator_id}, memo)
+    return SessionThreads.model_validate_json(_document(header, users[header.initiator_id], rows, children,
+                                                        summary_metadata))
 
 
 def _cursor_id(name: str, value: Any) -> uuid.UUID | None:
@@ -97,9 +106,6 @@ class _Header(NamedTuple):
 
     session_id: str
     initiator_id: str
-    username: str | None
-    name: str | None
-    avatar_url: str | None
     providers: list[str]
     models: list[str]
     client: str | None
@@ -113,14 +119,15 @@ class _Header(NamedTuple):
     initiator: uuid.UUID
     first_start: datetime
     last_start: datetime
+    last_active: datetime
 
 
 _HEADER = (
-    'r."session_id", CAST(r."initiator_id" AS VARCHAR) AS initiator_id, u."username", u."name", u."avatar_url", '
+    'r."session_id", CAST(r."initiator_id" AS VARCHAR) AS initiator_id, '
     'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR) AS metadata, '
     f'{js.go_time("r.started_at")} AS started_at, {js.go_time("r.ended_at")} AS ended_at, r."input_tokens", '
     'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."initiator_id" AS initiator, '
-    'r."started_at" AS first_start, r."last_started_at" AS last_start'
+    'r."started_at" AS first_start, r."last_started_at" AS last_start, r."last_active_at" AS last_active'
 )
 
 
@@ -130,23 +137,22 @@ def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> _H
     When users share a session id, the most recently active session supplies the page.
     """
     compiler = Compiler(table_alias="r")
-    users = f'LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id"'
+    # Ordered here, not in SQL: an ORDER BY ... LIMIT would keep DuckDB from the session id index.
     found = fetch_named(
         con,
-        f'SELECT {_HEADER} FROM {_R} AS r {users} WHERE r."session_id" = {compiler.param(path)}'
-        f'{_visible(compiler, actor)} ORDER BY r."last_active_at" DESC, r."initiator_id" DESC LIMIT 1',
+        f'SELECT {_HEADER} FROM {_R} AS r WHERE r."session_id" = {compiler.param(path)}{_visible(compiler, actor)}',
         compiler.params,
         _Header,
     )
     if found:
-        return found[0]
+        return max(found, key=lambda h: (h.last_active, h.initiator))
     interception = parse_go_uuid(path)
     if interception is not None:
         compiler = Compiler(table_alias="i")
         found = fetch_named(
             con,
             f'SELECT {_HEADER} FROM {_I} AS i JOIN {_R} AS r '
-            f'ON r."session_id" = i."session_id" AND r."initiator_id" = i."initiator_id" {users} '
+            f'ON r."session_id" = i."session_id" AND r."initiator_id" = i."initiator_id" '
             f'WHERE i."id" = {compiler.param(interception)}{_visible(compiler, actor)}',
             compiler.params,
             _Header,
@@ -277,30 +283,36 @@ class _ChildRow(NamedTuple):
     content: str | None
 
 
-def _child_select(kind: str, table: str, columns: dict[str, str], tie: str = 'CAST(c."id" AS VARCHAR)') -> str:
-    """The rows of one child table, ordered by ``created_at`` then ``tie`` (their id, if they have one)."""
-    selected = ", ".join(f"{sql} AS {ident(name)}" for name, sql in columns.items())
-    return (
-        f"SELECT '{kind}' AS kind, CAST(c.\"interception_id\" AS VARCHAR) AS interception_id, {selected}, "
-        f'c."created_at" AS sort_at, {tie} AS sort_tie '
-        f"FROM {ident(table)} AS c SEMI JOIN rows AS r "
-        f'ON c."interception_id" = r."id" AND c.{ident(PARENT_TIME)} = r."started_at"'
-    )
+class _ChildTable(NamedTuple):
+    """One child table of a page row: its kind, its own columns, and the tie-breaker after
+    ``created_at`` (its id, if it has one)."""
+
+    kind: str
+    table: str
+    columns: dict[str, str]
+    tie: str = 'CAST(c."id" AS VARCHAR)'
+
+    def select(self, where: str) -> str:
+        selected = ", ".join(f"{sql} AS {ident(name)}" for name, sql in self.columns.items())
+        return (
+            f"SELECT '{self.kind}' AS kind, CAST(c.\"interception_id\" AS VARCHAR) AS interception_id, {selected}, "
+            f'c."created_at" AS sort_at, {self.tie} AS sort_tie FROM {ident(self.table)} AS c WHERE {where}'
+        )
 
 
-_CHILD_SELECTS = [
-    _child_select("token", TOKEN_USAGES.name, {
+_CHILD_TABLES = (
+    _ChildTable("token", TOKEN_USAGES.name, {
         "input_tokens": 'c."input_tokens"', "output_tokens": 'c."output_tokens"',
         "cache_read_input_tokens": 'c."cache_read_input_tokens"',
         "cache_write_input_tokens": 'c."cache_write_input_tokens"', "metadata": 'CAST(c."metadata" AS VARCHAR)'}),
-    _child_select("prompt", USER_PROMPTS.name, {"prompt": 'c."prompt"'}),
-    _child_select("tool", TOOL_USAGES.name, {
+    _ChildTable("prompt", USER_PROMPTS.name, {"prompt": 'c."prompt"'}),
+    _ChildTable("tool", TOOL_USAGES.name, {
         "id": 'CAST(c."id" AS VARCHAR)', "provider_response_id": 'c."provider_response_id"',
         "server_url": """COALESCE(c."server_url", '')""", "tool": 'c."tool"', "input": 'c."input"',
         "injected": 'c."injected"', "metadata": 'CAST(c."metadata" AS VARCHAR)',
         "created_at": js.go_time('c."created_at"')}),
-    _child_select("thought", MODEL_THOUGHTS.name, {"content": 'c."content"'}, tie="NULL"),
-]
+    _ChildTable("thought", MODEL_THOUGHTS.name, {"content": 'c."content"'}, tie="NULL"),
+)
 _CHILD_COLUMNS = ", ".join(ident(name) for name in _ChildRow._fields)
 
 
@@ -313,25 +325,25 @@ class _Children(NamedTuple):
     thoughts: dict[str, list[_ChildRow]]
 
 
-def _children(con: duckdb.DuckDBPyConnection, session: _Session, rows: list[_ThreadRow]) -> _Children:
+def _children(con: duckdb.DuckDBPyConnection, rows: list[_ThreadRow]) -> _Children:
     """The page rows' tokens, prompts, tool calls and thoughts, in one statement with one SELECT
-    per child table (their columns matched by name)."""
+    per child table (their columns matched by name). Child rows carry their interception's start
+    time: zone maps skip everything outside the page's time span, and the ids pick the page's."""
     found = _Children(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
     if not rows:
         return found
-    page = session._replace(first_start=min(r.started for r in rows), last_start=max(r.started for r in rows))
     compiler = Compiler()
-    where = page.where(compiler)
-    union = " UNION ALL BY NAME ".join(_CHILD_SELECTS)
-    sql = (
-        f'WITH rows AS MATERIALIZED (SELECT i."id", i."started_at" FROM {_I} AS i WHERE {where}) '
-        f"SELECT {_CHILD_COLUMNS} FROM ({union}) ORDER BY kind, sort_at, sort_tie"
+    low, high = compiler.param(min(r.started for r in rows)), compiler.param(max(r.started for r in rows))
+    ids = compiler.param(",".join(sorted({r.id for r in rows})))
+    where = (
+        f'c.{ident(PARENT_TIME)} BETWEEN {low} AND {high} '
+        f"""AND list_contains(CAST(string_split({ids}, ',') AS UUID[]), c."interception_id")"""
     )
-    wanted = {r.id for r in rows}
+    union = " UNION ALL BY NAME ".join(child.select(where) for child in _CHILD_TABLES)
+    sql = f"SELECT {_CHILD_COLUMNS} FROM ({union}) ORDER BY kind, sort_at, sort_tie"
     by_kind = {"token": found.tokens, "prompt": found.prompts, "tool": found.tools, "thought": found.thoughts}
     for child in fetch_named(con, sql, compiler.params, _ChildRow):
-        if child.interception_id in wanted:
-            by_kind[child.kind][child.interception_id].append(child)
+        by_kind[child.kind][child.interception_id].append(child)
     return found
 
 
@@ -350,13 +362,26 @@ def _session_token_metadata(con: duckdb.DuckDBPyConnection, session: _Session) -
     return [r[0] for r in rows]
 
 
-def _flatten(value: dict[str, Any], prefix: str, totals: dict[str, int]) -> None:
+def _flatten(value: dict[str, Any], prefix: str, leaves: list[tuple[str, int]]) -> None:
     for key, item in value.items():
         name = f"{prefix}.{key}" if prefix else key
         if isinstance(item, dict):
-            _flatten(item, name, totals)
+            _flatten(item, name, leaves)
         elif type(item) is int and _INT64[0] <= item <= _INT64[1]:
-            totals[name] = totals.get(name, 0) + item
+            leaves.append((name, item))
+
+
+@lru_cache(maxsize=4096)
+def _integer_leaves(text: str) -> tuple[tuple[str, int], ...]:
+    """The integer leaves of one metadata text (a page merges each row's several times)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    leaves: list[tuple[str, int]] = []
+    if isinstance(value, dict):
+        _flatten(value, "", leaves)
+    return tuple(leaves)
 
 
 def merge_token_metadata(texts: Iterable[str | None]) -> dict[str, int]:
@@ -367,14 +392,9 @@ def merge_token_metadata(texts: Iterable[str | None]) -> dict[str, int]:
     """
     totals: dict[str, int] = {}
     for text in texts:
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            _flatten(value, "", totals)
+        if text:
+            for name, item in _integer_leaves(text):
+                totals[name] = totals.get(name, 0) + item
     return totals
 
 
@@ -441,7 +461,9 @@ def _thread(rows: list[_ThreadRow], children: _Children) -> str:
     )
 
 
-def _document(header: _Header, rows: list[_ThreadRow], children: _Children, summary_metadata: dict[str, int]) -> str:
+def _document(
+    header: _Header, user: str, rows: list[_ThreadRow], children: _Children, summary_metadata: dict[str, int]
+) -> str:
     threads: dict[str, list[_ThreadRow]] = {}
     for row in rows:
         threads.setdefault(row.thread_id, []).append(row)
@@ -449,7 +471,7 @@ def _document(header: _Header, rows: list[_ThreadRow], children: _Children, summ
                           header.cache_write_input_tokens, summary_metadata)
     return _SESSION % (
         js.text(header.session_id),
-        js.user(header.initiator_id, header.username, header.name, header.avatar_url),
+        user,
         js.value(header.providers),
         js.value(header.models),
         js.text(header.client or None),
