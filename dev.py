@@ -6,6 +6,7 @@
     python3 dev.py test --fast   # the same without the slow tests (as a plain `pytest` in .venv)
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
     python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
+    python3 dev.py bench-pages [--interceptions N]   # point reads beside bare SQL and PostgreSQL
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -138,7 +139,11 @@ def bench_sources(args: list[str]) -> None:
     run(PYTHON, "benchmarks/sources.py", *args)
 
 
-COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources}
+def bench_pages(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/pages.py", *args)
+
+
+COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages}
 
 
 def main() -> None:

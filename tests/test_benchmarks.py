@@ -42,6 +42,31 @@ def test_source_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
     assert '"lines_per_s"' in figures and '"csv_import_seconds"' in figures
 
 
+def test_page_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from tests.helpers.postgres import server_url
+
+    env = {**os.environ, "AIBRIDGE_TEST_POSTGRES": server_url()}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "pages.py"), "--interceptions", "300", "--repeat", "1",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    )
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    for case in ("interceptions unfiltered: cold", "interceptions initiator: warm", "interceptions cursor page 3 (walk)",
+                 "interceptions offset 5000: cold", "model_dump(mode='json') of a page", "cursor walk, 20 pages (total)",
+                 "threads page (50, largest): cold", "thread walk, every page of 10 (total)",
+                 'sessions client:"Claude Code": cold', "bare SELECT LIMIT 100 (initiator)",
+                 "command line: interceptions", "command line: --help",
+                 "postgres | interceptions client: cold", "postgres | threads page (50, largest): cold"):
+        assert case in figures, case
+        assert case.startswith("postgres") or case in result.stdout, case
+    line = next(line for line in result.stdout.splitlines() if "interceptions client: cold" in line)
+    assert len(line.split()) == 7  # the case (3 words), ours, spread, PostgreSQL, ratio
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

@@ -360,6 +360,13 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Forget what reads remember (counts, bound queries, cursor positions, initiators), so
+        that the next reads compute everything from the tables again. Imports, transactions and
+        taking :attr:`connection` already do this; benchmarks use it to time cold reads."""
+        with self._lock:
+            self._memo.changed()
+
     def _read_memo(self) -> ReadMemo | None:
         """What reads may remember: nothing inside a transaction, which may have written."""
         return None if self._transactions else self._memo
@@ -416,7 +423,7 @@ class Store:
         with self._reading() as con:
             return list_sessions(
                 con, q, limit=limit, offset=offset, after_session_id=after_session_id,
-                after_initiator_id=after_initiator_id, actor=actor,
+                after_initiator_id=after_initiator_id, actor=actor, memo=self._read_memo(),
             )
 
     def get_session_threads(

@@ -93,6 +93,20 @@ def fetch_named(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[objec
     return [row(*values) for values in cursor.fetchall()]
 
 
+def fetch_counted(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], row: type[Row]
+) -> tuple[list[Row], int | None]:
+    """Like :func:`fetch_named` for a SELECT with one more column, ``total``, the same count on
+    every row: the rows and that count (None when there are no rows)."""
+    cursor = con.execute(sql, params)
+    names = tuple(d[0] for d in cursor.description or ())
+    fields = (*getattr(row, "_fields", ()), "total")
+    if names != fields:
+        raise AssertionError(f"{row.__name__}: the query selects {names}, expected {fields}")
+    found = cursor.fetchall()
+    return [row(*values[:-1]) for values in found], (int(found[0][-1]) if found else None)
+
+
 def initiators_json(con: duckdb.DuckDBPyConnection, ids: set[str], memo: ReadMemo | None) -> dict[str, str]:
     """Initiator id → its JSON, remembered; a user without a users row has empty names."""
     known: dict[str, str] = {}

@@ -24,7 +24,8 @@ from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, iden
 from ..errors import PaginationError, Validation
 from ..models import SessionsPage
 from . import jsonsql as js
-from .common import bind_filters, bind_scope, count, fetch_named, first_row
+from .common import bind_filters, bind_scope, count, fetch_counted, fetch_named, first_row
+from .memo import ReadMemo
 from .pagination import INVALID, keyset, parse_page
 
 _R = ident(SESSION_ROLLUP)
@@ -40,6 +41,7 @@ def list_sessions(
     after_session_id: str | None,
     after_initiator_id: object = None,
     actor: Actor | None,
+    memo: ReadMemo | None = None,
 ) -> SessionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
@@ -49,7 +51,10 @@ def list_sessions(
     cursor = None
     if page.after_key:
         cursor = _cursor_position(con, source, page.after_key, initiator, actor)
-    count, rows = source.page(con, cursor, page.limit, page.offset)
+    known = None if memo is None else memo.known("sessions count", [filters]).get(filters)
+    count, rows = source.page(con, cursor, page.limit, page.offset, None if known is None else int(str(known)))
+    if memo is not None:
+        memo.put("sessions count", filters, count)
     return SessionsPage.model_validate_json(_PAGE % (js.number(count), js.array(map(_session_json, rows))))
 
 
@@ -169,10 +174,12 @@ class _Rollup:
         self.filters = filters
 
     def page(
-        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int
+        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
     ) -> tuple[int, list[_SessionRow]]:
-        compiler = Compiler(table_alias="r")
-        total = count(con, f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(self.filters)}", compiler.params)
+        if total is None:
+            compiler = Compiler(table_alias="r")
+            sql = f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(self.filters)}"
+            total = count(con, sql, compiler.params)
         compiler = Compiler(table_alias="g")
         where = compiler.compile(self.filters) + _before_cursor(compiler, "g", cursor)
         sql = _page_sql(_R, where, compiler, limit, offset, rollup=True)
@@ -202,14 +209,22 @@ class _Groups:
         )"""
 
     def page(
-        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int
+        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
     ) -> tuple[int, list[_SessionRow]]:
+        """The groups are computed once for both the count and the page (a materialised CTE)."""
         compiler = Compiler(table_alias="i")
         groups = self._groups(compiler)
-        total = count(con, f"SELECT count(*) FROM {groups}", compiler.params)
         where = "TRUE" + _before_cursor(compiler, "g", cursor)
-        sql = _page_sql(groups, where, compiler, limit, offset, rollup=False)
-        return total, fetch_named(con, sql, compiler.params, _SessionRow)
+        page = _page_sql("groups", where, compiler, limit, offset, rollup=False)
+        counted = "(SELECT count(*) FROM groups)" if total is None else compiler.param(total)
+        sql = f"WITH groups AS MATERIALIZED {groups} SELECT p.*, {counted} AS total FROM ({page}) AS p"
+        rows, counted_total = fetch_counted(con, sql, compiler.params, _SessionRow)
+        if counted_total is not None:
+            return counted_total, rows
+        if total is None:  # a page past the end: count on its own
+            compiler = Compiler(table_alias="i")
+            total = count(con, f"SELECT count(*) FROM {self._groups(compiler)}", compiler.params)
+        return total, rows
 
     def position(self, con: duckdb.DuckDBPyConnection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
         compiler = Compiler(table_alias="i")
