@@ -52,11 +52,12 @@ def _expected(store: Store, provider: str | None) -> list[uuid.UUID]:
 
 @settings(max_examples=80, deadline=None)
 @given(rows=rows_strategy, limit=st.integers(min_value=1, max_value=7), provider=st.sampled_from([None, "openai"]),
-       deep=st.booleans())
+       deep=st.booleans(), remembered=st.booleans())
 def test_cursor_and_offset_walks_visit_every_row_once_in_order(
-    rows: list[tuple[int, bool, str, uuid.UUID]], limit: int, provider: str | None, deep: bool
+    rows: list[tuple[int, bool, str, uuid.UUID]], limit: int, provider: str | None, deep: bool, remembered: bool
 ) -> None:
     from aibridge_store._reads.interceptions import DEEP_PAGES, DeepPages, list_interceptions
+    from aibridge_store._reads.memo import ReadMemo
 
     # deep: every page goes through the start-time bound, with a window that starts tiny and grows.
     plan = DeepPages(threshold=0, first_window=timedelta(seconds=1)) if deep else DEEP_PAGES
@@ -64,9 +65,13 @@ def test_cursor_and_offset_walks_visit_every_row_once_in_order(
         q = f"provider:{provider}" if provider else ""
         expected = _expected(store, provider)
 
+        # remembered: counts from the counts table, positions from the page before, as the Store reads.
+        memo = ReadMemo(counts_table=True) if remembered else None
+        con = store.connection
+
         def read(limit: int, offset: int, after_id: uuid.UUID | None) -> InterceptionsPage:
             return list_interceptions(
-                store.connection, q, limit=limit, offset=offset, after_id=after_id, actor=None, deep=plan
+                con, q, limit=limit, offset=offset, after_id=after_id, actor=None, deep=plan, memo=memo
             )
 
         by_cursor: list[uuid.UUID] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aibridge_store import SchemaVersionError, StorageError, Store
+from aibridge_store import ImportDataError, SchemaVersionError, StorageError, Store
 from aibridge_store._schema import SCHEMA_VERSION, TABLES
 from tests.helpers.rows import export_dir, interception, uid
 
@@ -161,3 +161,39 @@ def test_an_import_inside_a_transaction_is_refused_and_nothing_changes(tmp_path:
 def test_transactions_do_not_nest(store: Store) -> None:
     with store.transaction(), pytest.raises(StorageError, match="does not nest"), store.transaction():
         pass
+
+
+def test_a_cursor_walk_counts_once_and_an_import_is_seen(tmp_path: Path, store: Store,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from aibridge_store._reads import interceptions as reads
+
+    store.import_path(export_dir(tmp_path / "x", [interception(n) for n in range(1, 8)]))
+    counted = []
+    real = reads.count_interceptions
+    monkeypatch.setattr(reads, "count_interceptions", lambda *a: counted.append(1) or real(*a))
+    page = store.list_interceptions(limit=3)
+    while len(page.results) == 3:
+        page = store.list_interceptions(limit=3, after_id=page.results[-1].id)
+    assert (page.count, len(counted)) == (7, 1)
+    store.import_path(export_dir(tmp_path / "y", [interception(8)]))
+    assert store.list_interceptions(limit=3).count == 8 and len(counted) == 2
+    store.refresh()
+    assert store.list_interceptions(limit=3).count == 8 and len(counted) == 3
+
+
+def test_rows_written_by_hand_are_counted_until_the_next_import(tmp_path: Path, store: Store) -> None:
+    store.import_path(export_dir(tmp_path / "x", [interception(1), interception(2)]))
+    assert store.list_interceptions("provider:anthropic").count == 2
+    store.connection.execute("DELETE FROM aibridge_interceptions WHERE id = ?", [uid(1)])
+    assert store.list_interceptions("provider:anthropic").count == 1  # counts table not yet recomputed
+    store.import_path(export_dir(tmp_path / "y", [interception(3)]))
+    counts = store.connection.execute("SELECT sum(interceptions) FROM aibridge_interception_counts").fetchone()
+    assert counts == (2,) and store.list_interceptions("provider:anthropic").count == 2
+
+
+def test_reads_after_a_failed_import_still_answer_from_before(tmp_path: Path, store: Store) -> None:
+    store.import_path(export_dir(tmp_path / "x", [interception(1)]))
+    assert store.list_interceptions().count == 1
+    with pytest.raises(ImportDataError):
+        store.import_path(export_dir(tmp_path / "y", [interception(2), interception(3, started_at="soon")]))
+    assert store.list_interceptions().count == 1
