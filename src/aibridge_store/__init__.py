@@ -19,7 +19,9 @@ from .errors import (
     QueryError,
     QuerySyntaxError,
     QueryValidationError,
+    ReportError,
     SchemaVersionError,
+    SqlError,
     StorageError,
     Validation,
 )
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from ._gocompat import go_time_text
     from ._load import ImportSummary, TableCounts
     from ._query import parse_query
+    from ._reports import Report
     from ._schema import DATABASE_SCHEMES
     from ._store import Store
     from .models import (
@@ -58,6 +61,7 @@ _LAZY = {
     "Actor": "._auth",
     "DATABASE_SCHEMES": "._schema",
     "ImportSummary": "._load",
+    "Report": "._reports",
     "Store": "._store",
     "TableCounts": "._load",
     "go_time_text": "._gocompat",
@@ -97,10 +101,13 @@ __all__ = [
     "QueryError",
     "QuerySyntaxError",
     "QueryValidationError",
+    "Report",
+    "ReportError",
     "SchemaVersionError",
     "Session",
     "SessionThreads",
     "SessionsPage",
+    "SqlError",
     "StorageError",
     "Store",
     "TableCounts",

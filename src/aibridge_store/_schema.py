@@ -324,6 +324,57 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _columns(*names: str) -> str:
+    return ", ".join(ident(n) for n in names)
+
+
+_CHILD_START = ("id", "interception_id", "provider_response_id")
+VIEWS: dict[str, str] = {
+    "interceptions": (
+        "SELECT "
+        + _columns("id", "initiator_id", "provider", "provider_name", "model", "client", "session_id",
+                   "client_session_id", "thread_root_id", "thread_parent_id", "started_at", "ended_at")
+        + ', "ended_at" IS NULL AS "in_flight", '
+        + "epoch_us(\"ended_at\") - epoch_us(\"started_at\") AS \"duration_us\", "
+        + _columns("api_key_id", "credential_kind", "credential_hint", "metadata")
+        + f" FROM {ident(INTERCEPTIONS.name)}"
+    ),
+    "token_usages": (
+        "SELECT " + _columns(*_CHILD_START, "input_tokens", "output_tokens", "cache_read_input_tokens",
+                             "cache_write_input_tokens", "metadata", "created_at")
+        + f" FROM {ident(TOKEN_USAGES.name)}"
+    ),
+    "user_prompts": (
+        "SELECT " + _columns(*_CHILD_START, "prompt", "metadata", "created_at") + f" FROM {ident(USER_PROMPTS.name)}"
+    ),
+    "tool_usages": (
+        "SELECT " + _columns(*_CHILD_START, "server_url", "tool", "input", "injected", "invocation_error",
+                             "provider_tool_call_id", "provider_item_id", "metadata", "created_at")
+        + f" FROM {ident(TOOL_USAGES.name)}"
+    ),
+    "model_thoughts": (
+        "SELECT " + _columns("interception_id", "content", "metadata", "created_at")
+        + f" FROM {ident(MODEL_THOUGHTS.name)}"
+    ),
+    "sessions": (
+        "SELECT " + _columns("session_id", "initiator_id", "started_at", "ended_at", "last_active_at", "threads",
+                             "providers", "models", "client", "metadata", "input_tokens", "output_tokens",
+                             "cache_read_input_tokens", "cache_write_input_tokens", "last_prompt")
+        + f" FROM {ident(SESSION_ROLLUP)}"
+    ),
+}
+"""The public views (README, "SQL and Arrow"): stable names and columns over the tables, without
+our bookkeeping columns. ``interceptions`` holds in-flight rows too (``in_flight``); ``sessions``
+covers ended interceptions, as the sessions endpoint does. ``users`` is the table itself."""
+
+
+def view_statements(*, temporary: bool = False) -> list[str]:
+    """CREATE OR REPLACE statements of the public views (temporary ones for a store that cannot
+    be upgraded)."""
+    kind = "TEMP VIEW" if temporary else "VIEW"
+    return [f"CREATE OR REPLACE {kind} {ident(name)} AS {sql}" for name, sql in VIEWS.items()]
+
+
 def ddl_statements() -> list[str]:
     """Every statement that creates the store's tables and indexes (idempotent)."""
     statements = [f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)']
@@ -334,6 +385,7 @@ def ddl_statements() -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {ident(name)} ON {ident(table)} ({', '.join(map(ident, cols))})"
         for name, table, cols in INDEXES
     ]
+    statements += view_statements()
     return statements
 
 

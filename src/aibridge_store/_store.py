@@ -7,7 +7,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -23,12 +23,21 @@ from ._reads.interceptions import list_interceptions
 from ._reads.memo import ReadMemo
 from ._reads.sessions import list_sessions
 from ._reads.threads import get_session_threads
-from ._schema import META_TABLE, SCHEMA_VERSION, ddl_statements, fill_statements, ident, upgrade_statements
-from .errors import NotFoundError, SchemaVersionError, StorageError
+from ._schema import (
+    META_TABLE,
+    SCHEMA_VERSION,
+    ddl_statements,
+    fill_statements,
+    ident,
+    upgrade_statements,
+    view_statements,
+)
+from .errors import NotFoundError, SchemaVersionError, SqlError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 if TYPE_CHECKING:
     from ._load import Importer, ImportSummary, ProgressCallback
+    from ._reports import Report
 
 ROW_GROUP_SIZE = 8192
 """Rows per row group. Smaller than DuckDB's default (122,880) so that zone maps let a page read
@@ -112,6 +121,8 @@ class Store:
         self._lock = threading.RLock()
         self._transactions = 0
         self._memo = ReadMemo(counts_table=False)
+        self._sql_con: duckdb.DuckDBPyConnection | None = None
+        self._views = True
 
     @classmethod
     def open(
@@ -177,8 +188,9 @@ class Store:
             if version is None:
                 raise StorageError(f"{where} is not an aibridge_store database")
             # A store of an older version cannot be upgraded read-only: it is read without the
-            # tables it lacks.
+            # tables it lacks, and store.sql() gets the public views as temporary ones.
             self._memo = ReadMemo(counts_table=version >= 3)
+            self._views = version >= 3
             return
         with self.transaction():
             if version is not None and version < SCHEMA_VERSION:
@@ -222,6 +234,8 @@ class Store:
 
     def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""
+        if self._sql_con is not None:
+            self._sql_con.close()
         self._con.close()
 
     def __enter__(self) -> Store:
@@ -463,3 +477,105 @@ class Store:
 
         with self._reading() as con:
             return list_catalog(con, CLIENTS_SEARCH, q, limit=limit, offset=offset, actor=actor)
+
+    # -- analytics ---------------------------------------------------------------------------
+
+    def sql(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> duckdb.DuckDBPyRelation:
+        """Run one ``SELECT`` over the store and return it as a DuckDB relation (``.to_arrow_table()``,
+        ``.fetchall()``, ``.df()``, ``.write_parquet(...)``). Values go in ``params`` (``$1`` or
+        ``$name``), never into the text.
+
+        The public views are ``interceptions`` (in-flight rows too, with ``in_flight`` and
+        ``duration_us``), ``token_usages``, ``user_prompts``, ``tool_usages``, ``model_thoughts``,
+        ``sessions`` (the sessions endpoint's rollup) and the ``users`` table (README, "SQL and
+        Arrow"). The query runs on a connection of its own, so a relation kept open does not get
+        in the way of other reads; it works on read-only stores too.
+        """
+        con = self._sql_connection()
+        try:
+            statements = con.extract_statements(query)
+        except duckdb.Error as e:
+            raise SqlError(f"cannot parse the SQL: {_first_line(e)}") from e
+        if len(statements) != 1 or statements[0].type.name not in ("SELECT", "EXPLAIN"):
+            kinds = ", ".join(s.type.name for s in statements) or "nothing"
+            raise SqlError(f"store.sql() runs one SELECT; got {kinds}: import through the store to change it")
+        try:
+            return con.sql(query, params=params)
+        except duckdb.Error as e:
+            raise SqlError(str(e)) from e
+
+    def _sql_connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._sql_con is None:
+                con = self._con.cursor()
+                con.execute(f"USE {_CATALOG}")
+                con.execute("SET TimeZone = 'UTC'")
+                if not self._views:
+                    for statement in view_statements(temporary=True):
+                        con.execute(statement)
+                self._sql_con = con
+            return self._sql_con
+
+    def usage(
+        self,
+        q: str = "",
+        *,
+        by: Sequence[str] = (),
+        bucket: str | None = None,
+        tz: str = "UTC",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        actor: Actor | None = None,
+    ) -> Report:
+        """Usage of the interceptions ``q`` selects (in flight too), started in ``[since, until)``,
+        grouped by any of ``user``, ``model``, ``provider``, ``provider_name``, ``client``,
+        ``session`` and a time ``bucket`` (``hour``, ``day``, ``week``, ``month`` in ``tz``).
+
+        One row per group: interceptions, in flight, sessions, users, input / output / cache-read /
+        cache-write tokens, prompts, tool calls (and injected ones), tool errors, and the duration
+        percentiles (p50, p90, p95, p99, in seconds, over ended interceptions). README, "Usage
+        reports", says what each figure counts."""
+        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
+        from . import _reports as reports
+
+        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
+        with self._reading() as con:
+            return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor)
+
+    def tools(
+        self, q: str = "", *, by: str = "tool", since: datetime | str | None = None,
+        until: datetime | str | None = None, actor: Actor | None = None,
+    ) -> Report:
+        """Tool calls of the interceptions ``q`` selects, per tool (``by="tool"``) or per MCP
+        server (``by="server"``), most called first: calls, injected calls, errors, error rate,
+        interceptions and users."""
+        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
+        from . import _reports as reports
+
+        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
+        with self._reading() as con:
+            return reports.tools(con, q, by=by, window=window, actor=actor)
+
+    def top_sessions(
+        self, q: str = "", *, limit: int | None = None, since: datetime | str | None = None,
+        until: datetime | str | None = None, actor: Actor | None = None,
+    ) -> Report:
+        """The sessions of the interceptions ``q`` selects, most tokens first, with their usage."""
+        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
+        from . import _reports as reports
+
+        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
+        with self._reading() as con:
+            return reports.sessions(con, q, window=window, actor=actor, limit=limit)
+
+    def user_activity(
+        self, q: str = "", *, tz: str = "UTC", since: datetime | str | None = None,
+        until: datetime | str | None = None, actor: Actor | None = None,
+    ) -> Report:
+        """Per user: first and last seen, active days (in ``tz``), and their usage."""
+        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
+        from . import _reports as reports
+
+        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
+        with self._reading() as con:
+            return reports.users(con, q, tz=tz, window=window, actor=actor)

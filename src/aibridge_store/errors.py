@@ -144,6 +144,15 @@ class ImportDataError(AibridgeStoreError):
         super().__init__(f"{where}: {reason}")
 
 
+class SqlError(AibridgeStoreError, ValueError):
+    """SQL given to :meth:`~aibridge_store.Store.sql` that is not one query, or that DuckDB
+    refuses (its message says where)."""
+
+
+class ReportError(AibridgeStoreError, ValueError):
+    """A report asked with arguments it cannot take (an unknown grouping, bucket or time zone)."""
+
+
 class StorageError(AibridgeStoreError):
     """The database could not be opened, read or written."""
 
@@ -160,7 +169,9 @@ __all__ = [
     "QueryError",
     "QuerySyntaxError",
     "QueryValidationError",
+    "ReportError",
     "SchemaVersionError",
+    "SqlError",
     "StorageError",
     "Validation",
 ]

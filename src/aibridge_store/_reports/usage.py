@@ -1,0 +1,276 @@
+"""Usage reports: what the interceptions a search query selects used, grouped any way (README,
+"Usage reports").
+
+Every report starts from the same selection: the interceptions the query (Coder's search
+language, with the actor's scope) selects, in flight or ended, that started in ``[since, until)``.
+Each figure then counts what that selection holds; the README says which rows each one counts.
+Group keys and time buckets come from the registry below, values only ever as parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from .._auth import LOCAL_ADMIN, Actor
+from .._gocompat import parse_rfc3339
+from .._query import INTERCEPTIONS_SEARCH, Compiler
+from .._reads.common import bind_filters
+from .._schema import INTERCEPTIONS, PARENT_TIME, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
+from ..errors import ReportError
+from .report import Report
+
+_I = ident(INTERCEPTIONS.name)
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "user": ('i."initiator_id"',),
+    "provider": ('i."provider"',),
+    "provider_name": ('i."provider_name"',),
+    "model": ('i."model"',),
+    "client": ("""COALESCE(i."client", 'Unknown')""",),
+    "session": ('i."session_id"', 'i."initiator_id"'),
+}
+"""Group name → the SQL of its keys (a session is a session id of one initiator)."""
+_KEY_NAMES = {"user": ("user_id",), "session": ("session_id", "session_initiator_id")}
+BUCKETS = ("hour", "day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The start times a report covers: ``[since, until)``, either end open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def moment(value: datetime | str | None, name: str, now: datetime | None = None) -> datetime | None:
+    """A bound given as a datetime, an RFC 3339 time, a date (midnight UTC), or a span back
+    from now (``30d``, ``12h``, ``2w``)."""
+    if value is None or isinstance(value, datetime):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ReportError(f"{name}: a datetime needs a time zone")
+        return value
+    relative = _RELATIVE.match(value)
+    if relative:
+        return (now or datetime.now(UTC)) - int(relative.group(1)) * _UNITS[relative.group(2)]
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    try:
+        parsed = parse_rfc3339(text)
+    except ValueError:
+        raise ReportError(
+            f"{name}: {value!r} is not a time: give RFC 3339 (2026-01-31T00:00:00Z), a date "
+            "(2026-01-31) or a span back from now (30d, 12h, 2w)"
+        ) from None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=parsed.micros)
+
+
+class Selection:
+    """The interceptions a report covers, as SQL over ``i``, and the parameters it binds."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, q: str, window: Window, actor: Actor | None) -> None:
+        self.compiler = Compiler(table_alias="i")
+        filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH)
+        where = self.compiler.compile(filters)
+        if window.since is not None:
+            where += f' AND i."started_at" >= {self.compiler.param(window.since)}'
+        if window.until is not None:
+            where += f' AND i."started_at" < {self.compiler.param(window.until)}'
+        self.where = where
+
+    def param(self, value: object) -> str:
+        return self.compiler.param(value)
+
+    @property
+    def params(self) -> list[Any]:
+        return self.compiler.params
+
+    def cte(self) -> str:
+        """``sel``: the selected interceptions (with duration), and their children's per-interception
+        totals (``tok``, ``pro``, ``use``), found through the child rows' start-time column."""
+        child = f'c."interception_id" = s."id" AND c.{ident(PARENT_TIME)} = s."started_at"'
+        return f"""
+        sel AS MATERIALIZED (
+            SELECT i."id", i."initiator_id", i."provider", i."provider_name", i."model", i."client",
+                   i."session_id", i."started_at", i."ended_at",
+                   epoch_us(i."ended_at") - epoch_us(i."started_at") AS duration_us
+            FROM {_I} AS i WHERE {self.where}
+        ),
+        tok AS (
+            SELECT c."interception_id" AS id, sum(c."input_tokens") AS input_tokens,
+                   sum(c."output_tokens") AS output_tokens,
+                   sum(c."cache_read_input_tokens") AS cache_read_input_tokens,
+                   sum(c."cache_write_input_tokens") AS cache_write_input_tokens
+            FROM {ident(TOKEN_USAGES.name)} AS c SEMI JOIN sel AS s ON {child} GROUP BY ALL
+        ),
+        pro AS (
+            SELECT c."interception_id" AS id, count(*) AS prompts
+            FROM {ident(USER_PROMPTS.name)} AS c SEMI JOIN sel AS s ON {child} GROUP BY ALL
+        ),
+        use AS (
+            SELECT c."interception_id" AS id, count(*) AS tool_calls,
+                   count(*) FILTER (WHERE c."injected") AS injected_tool_calls,
+                   count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') AS tool_errors
+            FROM {ident(TOOL_USAGES.name)} AS c SEMI JOIN sel AS s ON {child} GROUP BY ALL
+        ),
+        i AS (
+            SELECT sel.*, COALESCE(tok.input_tokens, 0) AS input_tokens,
+                   COALESCE(tok.output_tokens, 0) AS output_tokens,
+                   COALESCE(tok.cache_read_input_tokens, 0) AS cache_read_input_tokens,
+                   COALESCE(tok.cache_write_input_tokens, 0) AS cache_write_input_tokens,
+                   COALESCE(pro.prompts, 0) AS prompts, COALESCE(use.tool_calls, 0) AS tool_calls,
+                   COALESCE(use.injected_tool_calls, 0) AS injected_tool_calls,
+                   COALESCE(use.tool_errors, 0) AS tool_errors
+            FROM sel LEFT JOIN tok USING ("id") LEFT JOIN pro USING ("id") LEFT JOIN use USING ("id")
+        )"""
+
+
+METRICS = """
+    count(*) AS interceptions,
+    count(*) FILTER (WHERE i."ended_at" IS NULL) AS in_flight,
+    count(DISTINCT (i."session_id", i."initiator_id")) AS sessions,
+    count(DISTINCT i."initiator_id") AS users,
+    COALESCE(sum(i.input_tokens), 0)::BIGINT AS input_tokens,
+    COALESCE(sum(i.output_tokens), 0)::BIGINT AS output_tokens,
+    COALESCE(sum(i.cache_read_input_tokens), 0)::BIGINT AS cache_read_input_tokens,
+    COALESCE(sum(i.cache_write_input_tokens), 0)::BIGINT AS cache_write_input_tokens,
+    COALESCE(sum(i.prompts), 0)::BIGINT AS prompts,
+    COALESCE(sum(i.tool_calls), 0)::BIGINT AS tool_calls,
+    COALESCE(sum(i.injected_tool_calls), 0)::BIGINT AS injected_tool_calls,
+    COALESCE(sum(i.tool_errors), 0)::BIGINT AS tool_errors,
+    quantile_disc(i.duration_us, [0.5, 0.9, 0.95, 0.99]) AS duration_quantiles
+"""
+"""Figures of one group of the selection (durations over its ended interceptions)."""
+
+_DURATIONS = ", ".join(
+    f"d.duration_quantiles[{n}] / 1000000.0 AS duration_{name}_s"
+    for n, name in enumerate(("p50", "p90", "p95", "p99"), start=1)
+)
+
+
+def bucket_sql(selection: Selection, bucket: str, tz: str) -> str:
+    """SQL: the start of the ``bucket`` (in time zone ``tz``) an interception started in."""
+    if bucket not in BUCKETS:
+        raise ReportError(f"unknown bucket {bucket!r}; expected one of {', '.join(BUCKETS)}")
+    zone = selection.param(tz)
+    return f"timezone({zone}, date_trunc('{bucket}', timezone({zone}, i.\"started_at\")))"
+
+
+def check_zone(con: duckdb.DuckDBPyConnection, tz: str) -> None:
+    rows = con.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = $1", [tz]).fetchall()
+    if rows[0][0] == 0:
+        raise ReportError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Paris'")
+
+
+def usage(
+    con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
+    actor: Actor | None,
+) -> Report:
+    unknown = [b for b in by if b not in GROUPS]
+    if unknown:
+        raise ReportError(f"cannot group by {unknown[0]!r}; expected any of {', '.join(GROUPS)}")
+    check_zone(con, tz)
+    selection = Selection(con, q, window, actor)
+    keys: list[tuple[str, str]] = []  # (sql, output name)
+    if bucket is not None:
+        keys.append((bucket_sql(selection, bucket, tz), "bucket"))
+    for group in dict.fromkeys(by):
+        keys += list(zip(GROUPS[group], _KEY_NAMES.get(group, (group,)), strict=True))
+    selected = ", ".join(f"{sql} AS {ident(name)}" for sql, name in keys)
+    grouped = f"SELECT {selected + ',' if keys else ''} {METRICS} FROM i {'GROUP BY ALL' if keys else ''}"
+    names = [name for _, name in keys]
+    users = ""
+    user_column = ""
+    if "user_id" in names:
+        users = f'LEFT JOIN {ident(USERS.name)} AS u ON u."id" = d."user_id"'
+        user_column = 'u."username",'
+    order = ", ".join(f"d.{ident(n)}" for n in names) or "1"
+    columns = ", ".join(f"d.{ident(n)}" for n in names)
+    sql = f"""
+        WITH {selection.cte()},
+        d AS ({grouped})
+        SELECT {columns + ',' if columns else ''} {user_column}
+               d.interceptions, d.in_flight, d.sessions, d.users, d.input_tokens, d.output_tokens,
+               d.cache_read_input_tokens, d.cache_write_input_tokens, d.prompts, d.tool_calls,
+               d.injected_tool_calls, d.tool_errors, {_DURATIONS}
+        FROM d {users} ORDER BY {order}
+    """
+    return Report("usage", con.sql(sql, params=selection.params).to_arrow_table())
+
+
+def tools(
+    con: duckdb.DuckDBPyConnection, q: str, *, by: str, window: Window, actor: Actor | None
+) -> Report:
+    """Tool calls of the selection per tool (and its server) or per server (MCP servers; tools
+    without a server URL under ``""``), most called first."""
+    if by not in ("tool", "server"):
+        raise ReportError(f"cannot group tools by {by!r}; expected 'tool' or 'server'")
+    selection = Selection(con, q, window, actor)
+    keys = ['COALESCE(c."server_url", \'\') AS server_url'] + (['c."tool"'] if by == "tool" else [])
+    child = f'c."interception_id" = s."id" AND c.{ident(PARENT_TIME)} = s."started_at"'
+    sql = f"""
+        WITH {selection.cte()}
+        SELECT {', '.join(keys)}, count(*) AS calls, count(*) FILTER (WHERE c."injected") AS injected_calls,
+               count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') AS errors,
+               count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') / count(*) AS error_rate,
+               count(DISTINCT c."interception_id") AS interceptions, count(DISTINCT s."initiator_id") AS users
+        FROM {ident(TOOL_USAGES.name)} AS c JOIN sel AS s ON {child}
+        GROUP BY ALL ORDER BY calls DESC, server_url{', c."tool"' if by == "tool" else ''}
+    """
+    return Report(f"tools by {by}", con.sql(sql, params=selection.params).to_arrow_table())
+
+
+def sessions(
+    con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None, limit: int | None
+) -> Report:
+    """The selection's sessions with their figures, most tokens first (input, output and cache)."""
+    selection = Selection(con, q, window, actor)
+    cap = f"LIMIT {selection.param(limit)}" if limit is not None else ""
+    sql = f"""
+        WITH {selection.cte()},
+        d AS (
+            SELECT i."session_id", i."initiator_id" AS user_id, min(i."started_at") AS started_at,
+                   max(i."ended_at") AS ended_at, {METRICS}
+            FROM i GROUP BY ALL
+        )
+        SELECT d."session_id", d.user_id, u."username", d.started_at, d.ended_at, d.interceptions, d.in_flight,
+               d.input_tokens, d.output_tokens, d.cache_read_input_tokens, d.cache_write_input_tokens,
+               d.input_tokens + d.output_tokens + d.cache_read_input_tokens + d.cache_write_input_tokens
+                   AS total_tokens,
+               d.prompts, d.tool_calls, d.tool_errors, {_DURATIONS}
+        FROM d LEFT JOIN {ident(USERS.name)} AS u ON u."id" = d.user_id
+        ORDER BY total_tokens DESC, d.started_at, d."session_id", d.user_id {cap}
+    """
+    return Report("sessions", con.sql(sql, params=selection.params).to_arrow_table())
+
+
+def users(
+    con: duckdb.DuckDBPyConnection, q: str, *, tz: str, window: Window, actor: Actor | None
+) -> Report:
+    """Per user: when first and last seen, on how many days (in ``tz``), and what they used."""
+    check_zone(con, tz)
+    selection = Selection(con, q, window, actor)
+    zone = selection.param(tz)
+    sql = f"""
+        WITH {selection.cte()},
+        d AS (
+            SELECT i."initiator_id" AS user_id, min(i."started_at") AS first_seen, max(i."started_at") AS last_seen,
+                   count(DISTINCT CAST(timezone({zone}, i."started_at") AS DATE)) AS active_days, {METRICS}
+            FROM i GROUP BY ALL
+        )
+        SELECT d.user_id, u."username", d.first_seen, d.last_seen, d.active_days, d.interceptions, d.in_flight,
+               d.sessions, d.input_tokens, d.output_tokens, d.cache_read_input_tokens, d.cache_write_input_tokens,
+               d.prompts, d.tool_calls, d.tool_errors
+        FROM d LEFT JOIN {ident(USERS.name)} AS u ON u."id" = d.user_id
+        ORDER BY d.interceptions DESC, u."username", d.user_id
+    """
+    return Report("users", con.sql(sql, params=selection.params).to_arrow_table())
