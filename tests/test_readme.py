@@ -36,6 +36,13 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     page = namespace["page"]
     assert page.count > 0 and page.results  # type: ignore[attr-defined]
     assert all(r.provider == "anthropic" and r.client == "Claude Code" for r in page.results)  # type: ignore[attr-defined]
+    store = namespace["store"]
+    store.close()  # type: ignore[attr-defined]
+    analytics = _block("python", "## Analytics")
+    exec(compile(analytics, "README.md", "exec"), namespace)
+    assert len(namespace["daily"]) == 0  # type: ignore[arg-type]  # the sample data is older than 30 days
+    assert (tmp_path / "daily.parquet").exists() and (tmp_path / "models.csv").read_text().startswith('"model"')
+    assert namespace["table"].num_rows == 100  # type: ignore[attr-defined]
 
 
 def _block(language: str, after: str) -> str:
@@ -62,6 +69,10 @@ def test_the_command_line_examples_run_on_the_demo_store_issue_9(tmp_path: Path)
     db = tmp_path / "aibridge.duckdb"
     assert main(["--db", str(db), "import", "--quiet", str(tmp_path / "export")]) == 0
     for line in _block("sh", "Read commands").splitlines():
+        argv = shlex.split(line)[1:]
+        argv[argv.index("--db") + 1] = str(db)
+        assert main(argv) == 0, line
+    for line in _block("sh", "Analytics commands").splitlines():
         argv = shlex.split(line)[1:]
         argv[argv.index("--db") + 1] = str(db)
         assert main(argv) == 0, line

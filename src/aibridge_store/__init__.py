@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ._gocompat import go_time_text
     from ._load import ImportSummary, TableCounts
     from ._query import parse_query
-    from ._reports import Report
+    from ._reports import Report, write_rows
     from ._schema import DATABASE_SCHEMES
     from ._store import Store
     from .models import (
@@ -62,6 +62,7 @@ _LAZY = {
     "DATABASE_SCHEMES": "._schema",
     "ImportSummary": "._load",
     "Report": "._reports",
+    "write_rows": "._reports",
     "Store": "._store",
     "TableCounts": "._load",
     "go_time_text": "._gocompat",
@@ -123,4 +124,5 @@ __all__ = [
     "__version__",
     "go_time_text",
     "parse_query",
+    "write_rows",
 ]

@@ -300,7 +300,51 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--before", required=True, metavar="TIME", help="RFC 3339, e.g. 2026-01-01T00:00:00Z")
     for name, key in (("models", "model"), ("clients", "client")):
         _listing(commands, name, f"distinct {name} of ended interceptions", f"a {key} prefix ({key}:PREFIX or PREFIX)")
+    for command in (lst, ses, one):
+        _output_options(command, table=False)
+    sql = commands.add_parser(
+        "sql", help="run one SELECT over the public views (interceptions, token_usages, user_prompts, tool_usages, "
+        "model_thoughts, sessions, users)",
+        epilog='example: aibridge-store sql "SELECT model, count(*) FROM interceptions GROUP BY ALL" --out m.csv',
+    )
+    sql.add_argument("query", help="one SELECT statement")
+    _output_options(sql)
+    report = commands.add_parser("report", help="usage reports: usage, tools, sessions, users")
+    kinds = report.add_subparsers(dest="report", required=True)
+    for kind, summary, example in _REPORTS:
+        command = kinds.add_parser(kind, help=summary, epilog=f"example: aibridge-store report {kind} {example}")
+        command.add_argument("-q", "--query", default="", help='a search, e.g. \'model:"gpt-5" client:Cursor\'')
+        command.add_argument("--since", default=None, help="start time: RFC 3339, a date, or back from now (30d)")
+        command.add_argument("--until", default=None, help="end time (exclusive), same forms")
+        if kind == "usage":
+            command.add_argument("--by", default="", help="group by any of user,model,provider,provider_name,"
+                                 "client,session (comma-separated)")
+            command.add_argument("--bucket", choices=("hour", "day", "week", "month"), default=None)
+        if kind in ("usage", "users"):
+            command.add_argument("--tz", default="UTC", help="time zone of buckets and days (IANA name)")
+        if kind == "tools":
+            command.add_argument("--by", choices=("tool", "server"), default="tool")
+        if kind == "sessions":
+            command.add_argument("--limit", type=int, default=20, help="how many sessions (default 20)")
+        _output_options(command)
     return parser
+
+
+_REPORTS = (
+    ("usage", "interceptions, sessions, users, tokens, prompts, tool calls and durations, grouped",
+     "--by user,model --bucket day --since 30d"),
+    ("tools", "tool calls per tool or MCP server, with error rates", "--by server --since 7d"),
+    ("sessions", "the sessions with the most tokens", "--limit 10 -q client:Cursor"),
+    ("users", "per user: first and last seen, active days, usage", "--tz Europe/Paris"),
+)
+
+
+def _output_options(command: argparse.ArgumentParser, *, table: bool = True) -> None:
+    """--format and --out: a table on the terminal, or rows written as JSON lines, CSV or Parquet."""
+    choices = ("table", "json", "csv", "parquet", "jsonl") if table else ("json", "csv", "parquet", "jsonl")
+    command.add_argument("--format", choices=choices, default=None,
+                         help="output format (default: table, or from --out's extension)")
+    command.add_argument("--out", default=None, metavar="FILE", help="write the rows to FILE (.parquet, .csv, .jsonl)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -390,7 +434,19 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+_ROWS = {"InterceptionsPage": "results", "SessionsPage": "sessions", "SessionThreads": "threads"}
+"""The list of rows in each page model."""
+
+
 def _show(args: argparse.Namespace, page: Any, render: Callable[[Any], str]) -> int:
+    if args.format in ("json", "jsonl") and not args.out:
+        # One API object a line, exactly as --json writes them.
+        for item in getattr(page, _ROWS[type(page).__name__]):
+            print(json.dumps(item.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")))
+        return 0
+    if args.out or args.format:
+        _write_rows(args, page.to_arrow())
+        return 0
     if args.json:
         _print_json(page.model_dump(mode="json"))
     else:
@@ -427,6 +483,104 @@ def _session(args: argparse.Namespace) -> int:
     return _show(args, page, lambda p: render_threads(p, more))
 
 
+def _sql(args: argparse.Namespace) -> int:
+    with _reader(args) as store:
+        relation = store.sql(args.query)
+        if args.out or args.format not in (None, "table"):
+            _write_rows(args, relation)
+        else:
+            table = relation.to_arrow_table()
+            print(render_rows(table))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    with _reader(args) as store:
+        actor = _actor(store, args)
+        window = {"since": args.since, "until": args.until, "actor": actor}
+        if args.report == "usage":
+            by = tuple(b.strip() for b in args.by.split(",") if b.strip())
+            report = store.usage(args.query, by=by, bucket=args.bucket, tz=args.tz, **window)
+        elif args.report == "tools":
+            report = store.tools(args.query, by=args.by, **window)
+        elif args.report == "sessions":
+            report = store.top_sessions(args.query, limit=args.limit, **window)
+        else:
+            report = store.user_activity(args.query, tz=args.tz, **window)
+    if args.out or args.format not in (None, "table"):
+        _write_rows(args, report.to_arrow())
+    else:
+        print(render_rows(report.to_arrow()))
+    return 0
+
+
+def _write_rows(args: argparse.Namespace, rows: Any) -> None:
+    """Rows (a table, a relation) to --out (format from --format or the extension), or to standard
+    output as JSON lines or CSV; Parquet needs a file."""
+    from . import write_rows
+
+    fmt = None if args.format in (None, "table") else ("jsonl" if args.format == "json" else args.format)
+    if args.out:
+        write_rows(rows, args.out, fmt)
+        return
+    if fmt == "parquet":
+        raise StorageError("--format parquet writes a file: give --out FILE")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, f"rows.{fmt}")
+        write_rows(rows, path, fmt)
+        with open(path, encoding="utf-8") as written:
+            for line in written:
+                sys.stdout.write(line)
+
+
+def render_rows(table: Any, width: int | None = None) -> str:
+    """An Arrow table for a terminal: as many columns as fit ``width`` (the terminal's), the rest
+    named below."""
+    import shutil
+
+    width = width or shutil.get_terminal_size((80, 24)).columns
+    names = list(table.column_names)
+    if "username" in names:  # the name says who; the ids stay in the other formats
+        names = [n for n in names if n not in ("user_id", "session_initiator_id")]
+    rows = table.to_pylist()
+    cells = {name: [_cell(row[name]) for row in rows] for name in names}
+    shown: list[str] = []
+    used = 0
+    for name in names:
+        column = max([len(name), *(len(c) for c in cells[name])])
+        if shown and used + 2 + column > width:
+            break
+        shown.append(name)
+        used += column + (2 if used else 0)
+    numeric = {i for i, name in enumerate(shown) if all(_is_number(row[name]) for row in rows)}
+    text = _table(shown, [[cells[name][r] for name in shown] for r in range(len(rows))], right=numeric)
+    hidden = [n for n in names if n not in shown]
+    text += f"\n{len(rows)} row(s)"
+    if hidden:
+        text += f"; not shown here: {', '.join(hidden)} (see --format csv or json)"
+    return text
+
+
+def _is_number(value: object) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _cell(value: object) -> str:
+    from datetime import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, datetime):
+        return go_time_text(value)
+    return _short(str(value), 40)
+
+
 def _catalog(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         listing = store.list_models if args.command == "models" else store.list_clients
@@ -444,6 +598,8 @@ _READS = {
     "session": _session,
     "models": _catalog,
     "clients": _catalog,
+    "sql": _sql,
+    "report": _report,
 }
 
 

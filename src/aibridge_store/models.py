@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -17,10 +18,20 @@ from pydantic import (
 
 from ._gocompat import go_metadata, go_time_text
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 Timestamp = Annotated[datetime, PlainSerializer(go_time_text, return_type=str, when_used="json")]
 Metadata = Annotated[dict[str, Any], AfterValidator(go_metadata)]
 """A metadata object with numbers as Go decodes them (integral values without a fraction,
 integers beyond 2**53 rounded like float64)."""
+
+
+def _to_arrow(model: type[BaseModel], items: Sequence[BaseModel]) -> pa.Table:
+    # Arrow loads here, on first use: reading pages never needs it.
+    from ._reports.arrow import models_to_arrow
+
+    return models_to_arrow(model, items)
 
 
 class _Model(BaseModel):
@@ -90,6 +101,10 @@ class InterceptionsPage(_Model):
     count: int
     results: list[Interception]
 
+    def to_arrow(self) -> pa.Table:
+        """The page's interceptions as an Arrow table, one row each (children as lists of structs)."""
+        return _to_arrow(Interception, self.results)
+
 
 class _OmitsEmpty(_Model):
     """A model some of whose keys Coder leaves out of its JSON when they have no value."""
@@ -136,6 +151,10 @@ class SessionsPage(_Model):
 
     count: int
     sessions: list[Session]
+
+    def to_arrow(self) -> pa.Table:
+        """The page's sessions as an Arrow table, one row each."""
+        return _to_arrow(Session, self.sessions)
 
     @property
     def next_cursor(self) -> dict[str, str]:
@@ -212,6 +231,10 @@ class SessionThreads(_OmitsEmpty):
     ended_at: Timestamp | None = None
     token_usage_summary: TokenUsageTotals
     threads: list[Thread]
+
+    def to_arrow(self) -> pa.Table:
+        """The page's threads as an Arrow table, one row each (agentic actions as lists of structs)."""
+        return _to_arrow(Thread, self.threads)
 
 
 __all__ = [

@@ -1,8 +1,8 @@
 """Reports over the store: usage, tools, sessions and users, as Arrow tables; exports to files."""
 
-from .export import FORMATS, write_batches, write_table
+from .export import FORMATS, write_batches, write_rows, write_table
 from .report import Report
 from .usage import Window, moment, sessions, tools, usage, users
 
 __all__ = ["FORMATS", "Report", "Window", "moment", "sessions", "tools", "usage", "users", "write_batches",
-           "write_table"]
+           "write_rows", "write_table"]

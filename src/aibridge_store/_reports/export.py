@@ -41,6 +41,19 @@ def write_table(table: pa.Table, path: str | os.PathLike[str], format: str | Non
     write_batches(table.schema, table.to_batches(), path, format)
 
 
+def write_rows(rows: Any, path: str | os.PathLike[str], format: str | None = None) -> None:
+    """Write rows to Parquet, CSV or JSON lines (``format``, or the extension of ``path``), batch by
+    batch: an Arrow table or record batch reader, a DuckDB relation (``store.sql(...)``), a report
+    or a listing page (anything with ``to_arrow()``)."""
+    if hasattr(rows, "to_arrow") and not hasattr(rows, "__arrow_c_stream__"):
+        rows = rows.to_arrow()
+    if isinstance(rows, pa.Table):
+        write_table(rows, path, format)
+        return
+    reader = rows if isinstance(rows, pa.RecordBatchReader) else pa.RecordBatchReader.from_stream(rows)
+    write_batches(reader.schema, reader, path, format)
+
+
 def write_batches(
     schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: str | os.PathLike[str], format: str | None = None
 ) -> None:

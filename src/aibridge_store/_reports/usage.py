@@ -242,11 +242,12 @@ def sessions(
                    max(i."ended_at") AS ended_at, {METRICS}
             FROM i GROUP BY ALL
         )
-        SELECT d."session_id", d.user_id, u."username", d.started_at, d.ended_at, d.interceptions, d.in_flight,
-               d.input_tokens, d.output_tokens, d.cache_read_input_tokens, d.cache_write_input_tokens,
+        SELECT d."session_id", d.user_id, u."username",
                d.input_tokens + d.output_tokens + d.cache_read_input_tokens + d.cache_write_input_tokens
                    AS total_tokens,
-               d.prompts, d.tool_calls, d.tool_errors, {_DURATIONS}
+               d.interceptions, d.in_flight, d.input_tokens, d.output_tokens, d.cache_read_input_tokens,
+               d.cache_write_input_tokens, d.prompts, d.tool_calls, d.tool_errors, d.started_at, d.ended_at,
+               {_DURATIONS}
         FROM d LEFT JOIN {ident(USERS.name)} AS u ON u."id" = d.user_id
         ORDER BY total_tokens DESC, d.started_at, d."session_id", d.user_id {cap}
     """
