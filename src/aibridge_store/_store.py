@@ -532,15 +532,36 @@ class Store:
         ``session`` and a time ``bucket`` (``hour``, ``day``, ``week``, ``month`` in ``tz``).
 
         One row per group: interceptions, in flight, sessions, users, input / output / cache-read /
-        cache-write tokens, prompts, tool calls (and injected ones), tool errors, and the duration
-        percentiles (p50, p90, p95, p99, in seconds, over ended interceptions). README, "Usage
-        reports", says what each figure counts."""
+        cache-write tokens, prompts, tool calls (and injected ones), tool errors, the duration
+        percentiles (p50, p90, p95, p99, in seconds, over ended interceptions) and the cost (see
+        :meth:`cost`). README, "Analytics", says what each figure counts."""
         # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
             return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor)
+
+    def cost(
+        self,
+        q: str = "",
+        *,
+        by: Sequence[str] = ("provider", "model"),
+        bucket: str | None = None,
+        tz: str = "UTC",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        actor: Actor | None = None,
+    ) -> Report:
+        """What the interceptions ``q`` selects cost, grouped as :meth:`usage` groups: ``cost_usd``
+        (exact decimals; None when nothing in the group has a price), the tokens and interceptions
+        without a price, the tokens priced, and ``priced_by`` (README, "Cost")."""
+        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
+        from . import _reports as reports
+
+        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
+        with self._reading() as con:
+            return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor)
 
     def tools(
         self, q: str = "", *, by: str = "tool", since: datetime | str | None = None,

@@ -309,18 +309,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("query", help="one SELECT statement")
     _output_options(sql)
-    report = commands.add_parser("report", help="usage reports: usage, tools, sessions, users")
+    report = commands.add_parser("report", help="usage reports: usage, cost, tools, sessions, users")
     kinds = report.add_subparsers(dest="report", required=True)
     for kind, summary, example in _REPORTS:
         command = kinds.add_parser(kind, help=summary, epilog=f"example: aibridge-store report {kind} {example}")
         command.add_argument("-q", "--query", default="", help='a search, e.g. \'model:"gpt-5" client:Cursor\'')
         command.add_argument("--since", default=None, help="start time: RFC 3339, a date, or back from now (30d)")
         command.add_argument("--until", default=None, help="end time (exclusive), same forms")
-        if kind == "usage":
-            command.add_argument("--by", default="", help="group by any of user,model,provider,provider_name,"
-                                 "client,session (comma-separated)")
+        if kind in ("usage", "cost"):
+            command.add_argument("--by", default="" if kind == "usage" else "provider,model",
+                                 help="group by any of user,model,provider,provider_name,client,session "
+                                 "(comma-separated)")
             command.add_argument("--bucket", choices=("hour", "day", "week", "month"), default=None)
-        if kind in ("usage", "users"):
+        if kind in ("usage", "cost", "users"):
             command.add_argument("--tz", default="UTC", help="time zone of buckets and days (IANA name)")
         if kind == "tools":
             command.add_argument("--by", choices=("tool", "server"), default="tool")
@@ -333,6 +334,7 @@ def _parser() -> argparse.ArgumentParser:
 _REPORTS = (
     ("usage", "interceptions, sessions, users, tokens, prompts, tool calls and durations, grouped",
      "--by user,model --bucket day --since 30d"),
+    ("cost", "what usage cost (genai-prices, at each day's prices), grouped", "--by model --bucket month"),
     ("tools", "tool calls per tool or MCP server, with error rates", "--by server --since 7d"),
     ("sessions", "the sessions with the most tokens", "--limit 10 -q client:Cursor"),
     ("users", "per user: first and last seen, active days, usage", "--tz Europe/Paris"),
@@ -498,9 +500,10 @@ def _report(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         actor = _actor(store, args)
         window = {"since": args.since, "until": args.until, "actor": actor}
-        if args.report == "usage":
+        if args.report in ("usage", "cost"):
             by = tuple(b.strip() for b in args.by.split(",") if b.strip())
-            report = store.usage(args.query, by=by, bucket=args.bucket, tz=args.tz, **window)
+            read = store.usage if args.report == "usage" else store.cost
+            report = read(args.query, by=by, bucket=args.bucket, tz=args.tz, **window)
         elif args.report == "tools":
             report = store.tools(args.query, by=args.by, **window)
         elif args.report == "sessions":
@@ -564,14 +567,19 @@ def render_rows(table: Any, width: int | None = None) -> str:
 
 
 def _is_number(value: object) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    from decimal import Decimal
+
+    return value is None or (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool))
 
 
 def _cell(value: object) -> str:
     from datetime import datetime
+    from decimal import Decimal
 
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return f"{value:,.4f}"
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int) and not isinstance(value, bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -123,7 +124,8 @@ def test_reports_round_trip_through_every_export_format(store: Store, tmp_path: 
         types = pa_csv.ConvertOptions(column_types=report.to_arrow().schema)
         back = pa_csv.read_csv(path, convert_options=types).to_pylist()
     else:
-        back = [json.loads(line) for line in path.read_text().splitlines()]
+        back = [json.loads(line, parse_float=Decimal) for line in path.read_text().splitlines()]
+        expected = [{k: Decimal(repr(v)) if isinstance(v, float) else v for k, v in row.items()} for row in expected]
     assert back == expected
     assert not list(tmp_path.glob("*.partial"))
 
@@ -143,6 +145,10 @@ def test_command_line_sql_and_reports(db: Path, tmp_path: Path, capsys: pytest.C
     out_file = tmp_path / "tools.parquet"
     assert main(["--db", str(db), "report", "tools", "--by", "server", "--out", str(out_file)]) == 0
     assert pq.read_table(out_file).to_pylist()[0]["errors"] == 1
+    assert main(["--db", str(db), "report", "cost", "--by", "model", "--format", "json"]) == 0
+    costs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {c["model"] for c in costs} == {"claude-opus-4-5", "gpt-5"}
+    assert all(c["priced_by"].startswith("genai-prices") for c in costs)
     assert main(["--db", str(db), "interceptions", "--format", "jsonl"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["id"] for r in rows] == [str(uid(2)), str(uid(1))] and rows[0]["metadata"] == {}

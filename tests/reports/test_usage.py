@@ -121,6 +121,11 @@ def _expected(facts: list[dict[str, Any]], by: tuple[str, ...], bucket: str | No
             "tool_errors": sum(f["errors"] for f in members),
             **{f"duration_{name}_s": _nearest_rank(durations, q)
                for name, q in (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))},
+            # "claude" and "gpt" have no price: their tokens are unpriced, never $0 (tests/reports/test_cost.py
+            # checks priced models against genai-prices).
+            "cost_usd": None if any(sum(f["tokens"]) for f in members) else 0,
+            "unpriced_tokens": sum(sum(f["tokens"]) for f in members),
+            "unpriced_interceptions": sum(1 for f in members if sum(f["tokens"])),
         })
     return result
 

@@ -1,15 +1,18 @@
 """Rows → files: Parquet, CSV or JSON lines, written batch by batch.
 
 JSON lines hold one object per row with Coder's conventions for values: timestamps as RFC 3339 in
-UTC (Go's trimmed fraction), UUIDs as text, nested lists and structs as JSON.
+UTC (Go's trimmed fraction), UUIDs as text, nested lists and structs as JSON, and decimals (costs)
+as JSON numbers written with every digit (read them with ``json.loads(line, parse_float=Decimal)``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +77,7 @@ def write_batches(
             with partial.open("w", encoding="utf-8") as out:
                 for batch in batches:
                     for row in batch.to_pylist():
-                        out.write(json.dumps(_json_row(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+                        out.write(_json_line(row))
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -99,7 +102,19 @@ def _csv_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=_csv_schema(batch.schema))
 
 
+_DECIMAL = "\x00decimal:"
+"""Marks a decimal's text inside the JSON until it is written as a number (no stored text holds NUL)."""
+_MARKED = re.compile(r'"\\u0000decimal:(-?[0-9.]+)"')
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    text = json.dumps(_json_row(row), ensure_ascii=False, separators=(",", ":"))
+    return _MARKED.sub(r"\1", text) + "\n"
+
+
 def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _DECIMAL + format(value, "f")
     if isinstance(value, datetime):
         return go_time_text(value)
     if isinstance(value, dict):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import parse_rfc3339
@@ -22,6 +23,7 @@ from .._query import INTERCEPTIONS_SEARCH, Compiler
 from .._reads.common import bind_filters
 from .._schema import INTERCEPTIONS, PARENT_TIME, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
 from ..errors import ReportError
+from .prices import LINE_TYPE, SOURCE, price_lines
 from .report import Report
 
 _I = ident(INTERCEPTIONS.name)
@@ -94,33 +96,67 @@ class Selection:
     def params(self) -> list[Any]:
         return self.compiler.params
 
-    def cte(self) -> str:
-        """``sel``: the selected interceptions (with duration), and their children's per-interception
-        totals (``tok``, ``pro``, ``use``), found through the child rows' start-time column."""
-        child = f'c."interception_id" = s."id" AND c.{ident(PARENT_TIME)} = s."started_at"'
+    def price(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Look up the prices of the selection's token usages (genai-prices, per provider, model
+        and UTC day); :meth:`cte` then prices every token usage."""
+        rows = con.execute(
+            f"WITH {self._selected()} SELECT DISTINCT s.\"provider\", s.\"model\", CAST(c.\"created_at\" AS DATE) "
+            f"FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS s ON {_CHILD}",
+            self.params,
+        ).fetchall()
+        self._prices = f"CAST({self.param(price_lines(rows))} AS {LINE_TYPE})"
+
+    _prices = f"CAST([] AS {LINE_TYPE})"
+
+    def _selected(self) -> str:
         return f"""
         sel AS MATERIALIZED (
             SELECT i."id", i."initiator_id", i."provider", i."provider_name", i."model", i."client",
                    i."session_id", i."started_at", i."ended_at",
                    epoch_us(i."ended_at") - epoch_us(i."started_at") AS duration_us
             FROM {_I} AS i WHERE {self.where}
+        )"""
+
+    def cte(self) -> str:
+        """``sel``: the selected interceptions (with duration); ``prices``: the price lines found
+        by :meth:`price`; the children's per-interception totals (``tok`` with the cost, ``pro``,
+        ``use``), found through the child rows' start-time column; ``i``: all of it per
+        interception."""
+        total_input = 'c."input_tokens" + c."cache_read_input_tokens" + c."cache_write_input_tokens"'
+        all_tokens = f'{total_input} + c."output_tokens"'
+        return f"""{self._selected()},
+        prices AS (
+            SELECT p.provider, p.model, p.day, p.above, p.up_to,
+                   CAST(p.base AS DECIMAL(38, 18)) AS base, CAST(p.input AS DECIMAL(38, 18)) AS input,
+                   CAST(p.output AS DECIMAL(38, 18)) AS output, CAST(p.cache_read AS DECIMAL(38, 18)) AS cache_read,
+                   CAST(p.cache_write AS DECIMAL(38, 18)) AS cache_write
+            FROM (SELECT unnest({self._prices}) AS p)
         ),
         tok AS (
             SELECT c."interception_id" AS id, sum(c."input_tokens") AS input_tokens,
                    sum(c."output_tokens") AS output_tokens,
                    sum(c."cache_read_input_tokens") AS cache_read_input_tokens,
-                   sum(c."cache_write_input_tokens") AS cache_write_input_tokens
-            FROM {ident(TOKEN_USAGES.name)} AS c SEMI JOIN sel AS s ON {child} GROUP BY ALL
+                   sum(c."cache_write_input_tokens") AS cache_write_input_tokens,
+                   sum(p.base + c."input_tokens" * p.input + c."output_tokens" * p.output
+                       + c."cache_read_input_tokens" * p.cache_read + c."cache_write_input_tokens" * p.cache_write)
+                       AS cost,
+                   count(p.base) AS priced_usages,
+                   COALESCE(sum({all_tokens}) FILTER (WHERE p.base IS NULL), 0) AS unpriced_tokens
+            FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS s ON {_CHILD}
+            LEFT JOIN prices AS p ON p.provider = s."provider" AND p.model = s."model"
+                 AND p.day = CAST(c."created_at" AS DATE) AND {total_input} > p.above
+                 AND (p.up_to IS NULL OR {total_input} <= p.up_to)
+            GROUP BY ALL
         ),
         pro AS (
             SELECT c."interception_id" AS id, count(*) AS prompts
-            FROM {ident(USER_PROMPTS.name)} AS c SEMI JOIN sel AS s ON {child} GROUP BY ALL
+            FROM {ident(USER_PROMPTS.name)} AS c SEMI JOIN sel AS s ON {_CHILD} GROUP BY ALL
         ),
         use AS (
             SELECT c."interception_id" AS id, count(*) AS tool_calls,
                    count(*) FILTER (WHERE c."injected") AS injected_tool_calls,
                    count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') AS tool_errors
-            FROM {ident(TOOL_USAGES.name)} AS c SEMI JOIN sel AS s ON {child} GROUP BY ALL
+            FROM {ident(TOOL_USAGES.name)} AS c SEMI JOIN sel AS s ON {_CHILD} GROUP BY ALL
         ),
         i AS (
             SELECT sel.*, COALESCE(tok.input_tokens, 0) AS input_tokens,
@@ -129,10 +165,14 @@ class Selection:
                    COALESCE(tok.cache_write_input_tokens, 0) AS cache_write_input_tokens,
                    COALESCE(pro.prompts, 0) AS prompts, COALESCE(use.tool_calls, 0) AS tool_calls,
                    COALESCE(use.injected_tool_calls, 0) AS injected_tool_calls,
-                   COALESCE(use.tool_errors, 0) AS tool_errors
+                   COALESCE(use.tool_errors, 0) AS tool_errors, tok.cost,
+                   COALESCE(tok.priced_usages, 0) AS priced_usages, COALESCE(tok.unpriced_tokens, 0) AS unpriced_tokens
             FROM sel LEFT JOIN tok USING ("id") LEFT JOIN pro USING ("id") LEFT JOIN use USING ("id")
         )"""
 
+
+_CHILD = f'c."interception_id" = s."id" AND c.{ident(PARENT_TIME)} = s."started_at"'
+"""A child row of a selected interception (child rows carry their interception's start time)."""
 
 METRICS = """
     count(*) AS interceptions,
@@ -147,7 +187,11 @@ METRICS = """
     COALESCE(sum(i.tool_calls), 0)::BIGINT AS tool_calls,
     COALESCE(sum(i.injected_tool_calls), 0)::BIGINT AS injected_tool_calls,
     COALESCE(sum(i.tool_errors), 0)::BIGINT AS tool_errors,
-    quantile_disc(i.duration_us, [0.5, 0.9, 0.95, 0.99]) AS duration_quantiles
+    quantile_disc(i.duration_us, [0.5, 0.9, 0.95, 0.99]) AS duration_quantiles,
+    CASE WHEN sum(i.priced_usages) = 0 AND sum(i.unpriced_tokens) > 0 THEN NULL
+         ELSE COALESCE(sum(i.cost), 0) END AS cost_usd,
+    COALESCE(sum(i.unpriced_tokens), 0)::BIGINT AS unpriced_tokens,
+    count(*) FILTER (WHERE i.unpriced_tokens > 0) AS unpriced_interceptions
 """
 """Figures of one group of the selection (durations over its ended interceptions)."""
 
@@ -155,6 +199,9 @@ _DURATIONS = ", ".join(
     f"d.duration_quantiles[{n}] / 1000000.0 AS duration_{name}_s"
     for n, name in enumerate(("p50", "p90", "p95", "p99"), start=1)
 )
+
+
+_COST = "d.cost_usd, d.unpriced_tokens, d.unpriced_interceptions"
 
 
 def bucket_sql(selection: Selection, bucket: str, tz: str) -> str:
@@ -180,6 +227,7 @@ def usage(
         raise ReportError(f"cannot group by {unknown[0]!r}; expected any of {', '.join(GROUPS)}")
     check_zone(con, tz)
     selection = Selection(con, q, window, actor)
+    selection.price(con)
     keys: list[tuple[str, str]] = []  # (sql, output name)
     if bucket is not None:
         keys.append((bucket_sql(selection, bucket, tz), "bucket"))
@@ -201,7 +249,7 @@ def usage(
         SELECT {columns + ',' if columns else ''} {user_column}
                d.interceptions, d.in_flight, d.sessions, d.users, d.input_tokens, d.output_tokens,
                d.cache_read_input_tokens, d.cache_write_input_tokens, d.prompts, d.tool_calls,
-               d.injected_tool_calls, d.tool_errors, {_DURATIONS}
+               d.injected_tool_calls, d.tool_errors, {_DURATIONS}, {_COST}
         FROM d {users} ORDER BY {order}
     """
     return Report("usage", con.sql(sql, params=selection.params).to_arrow_table())
@@ -234,6 +282,7 @@ def sessions(
 ) -> Report:
     """The selection's sessions with their figures, most tokens first (input, output and cache)."""
     selection = Selection(con, q, window, actor)
+    selection.price(con)
     cap = f"LIMIT {selection.param(limit)}" if limit is not None else ""
     sql = f"""
         WITH {selection.cte()},
@@ -244,12 +293,12 @@ def sessions(
         )
         SELECT d."session_id", d.user_id, u."username",
                d.input_tokens + d.output_tokens + d.cache_read_input_tokens + d.cache_write_input_tokens
-                   AS total_tokens,
+                   AS total_tokens, d.cost_usd, d.unpriced_tokens,
                d.interceptions, d.in_flight, d.input_tokens, d.output_tokens, d.cache_read_input_tokens,
                d.cache_write_input_tokens, d.prompts, d.tool_calls, d.tool_errors, d.started_at, d.ended_at,
                {_DURATIONS}
         FROM d LEFT JOIN {ident(USERS.name)} AS u ON u."id" = d.user_id
-        ORDER BY total_tokens DESC, d.started_at, d."session_id", d.user_id {cap}
+        ORDER BY total_tokens DESC, d.cost_usd DESC NULLS LAST, d.started_at, d."session_id", d.user_id {cap}
     """
     return Report("sessions", con.sql(sql, params=selection.params).to_arrow_table())
 
@@ -260,6 +309,7 @@ def users(
     """Per user: when first and last seen, on how many days (in ``tz``), and what they used."""
     check_zone(con, tz)
     selection = Selection(con, q, window, actor)
+    selection.price(con)
     zone = selection.param(tz)
     sql = f"""
         WITH {selection.cte()},
@@ -270,8 +320,30 @@ def users(
         )
         SELECT d.user_id, u."username", d.first_seen, d.last_seen, d.active_days, d.interceptions, d.in_flight,
                d.sessions, d.input_tokens, d.output_tokens, d.cache_read_input_tokens, d.cache_write_input_tokens,
-               d.prompts, d.tool_calls, d.tool_errors
+               d.prompts, d.tool_calls, d.tool_errors, {_COST}
         FROM d LEFT JOIN {ident(USERS.name)} AS u ON u."id" = d.user_id
         ORDER BY d.interceptions DESC, u."username", d.user_id
     """
     return Report("users", con.sql(sql, params=selection.params).to_arrow_table())
+
+
+COST_COLUMNS = ("cost_usd", "unpriced_tokens", "unpriced_interceptions", "interceptions", "input_tokens",
+                "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens")
+
+
+def cost(
+    con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
+    actor: Actor | None,
+) -> Report:
+    """The usage report's cost figures (and the tokens they price), with the source of the prices."""
+    table = usage(con, q, by=by, bucket=bucket, tz=tz, window=window, actor=actor).table
+    keys = [n for n in table.column_names if n not in _FIGURES]
+    chosen = table.select([*keys, *COST_COLUMNS])
+    return Report("cost", chosen.append_column("priced_by", pa.array([SOURCE] * chosen.num_rows, pa.string())))
+
+
+_FIGURES = frozenset({
+    "interceptions", "in_flight", "sessions", "users", "input_tokens", "output_tokens", "cache_read_input_tokens",
+    "cache_write_input_tokens", "prompts", "tool_calls", "injected_tool_calls", "tool_errors", "duration_p50_s",
+    "duration_p90_s", "duration_p95_s", "duration_p99_s", "cost_usd", "unpriced_tokens", "unpriced_interceptions",
+})

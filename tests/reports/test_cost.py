@@ -1,0 +1,90 @@
+"""Cost equals genai-prices' own calculation, row by row, summed per interception."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from genai_prices import Usage, calc_price
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aibridge_store import Store
+from tests.helpers.rows import interception, token, uid
+
+MODELS = [("anthropic", "claude-sonnet-4-6"),  # tiered before 2026-03-13, one price after
+          ("openai", "gpt-5.6-luna"),           # new prices from 2026-07-30, tiered at 272k
+          ("copilot", "gpt-4.1"),               # included in the subscription: $0
+          ("anthropic", "claude-mystery-9")]    # no price: unpriced, never $0
+
+usage_strategy = st.tuples(
+    st.integers(0, 400_000),  # input (without cache)
+    st.integers(0, 20_000),   # output
+    st.integers(0, 300_000),  # cache read
+    st.integers(0, 50_000),   # cache write
+    st.integers(-30, 30),     # days from the price change
+)
+rows_strategy = st.lists(st.tuples(st.sampled_from(range(len(MODELS))), st.lists(usage_strategy, max_size=3)),
+                         min_size=1, max_size=8)
+
+CHANGES = {"claude-sonnet-4-6": datetime(2026, 3, 13, 12, tzinfo=UTC), "gpt-5.6-luna": datetime(2026, 7, 30, 12, tzinfo=UTC)}
+
+
+def _expected(provider: str, model: str, usages: list[tuple[int, int, int, int, datetime]]) -> tuple[Any, int]:
+    cost = Decimal(0)
+    priced = unpriced_tokens = 0
+    for i, o, r, w, at in usages:
+        try:
+            price = calc_price(Usage(input_tokens=i + r + w, output_tokens=o, cache_read_tokens=r,
+                                     cache_write_tokens=w), model, provider_id=provider, genai_request_timestamp=at)
+        except LookupError:
+            unpriced_tokens += i + o + r + w
+            continue
+        cost += price.total_price
+        priced += 1
+    return (None if not priced and unpriced_tokens else cost), unpriced_tokens
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=rows_strategy)
+def test_cost_per_interception_equals_genai_prices(rows: list[tuple[int, list[tuple[int, int, int, int, int]]]]) -> None:
+    interceptions, tokens, expected = [], [], {}
+    for n, (which, usages) in enumerate(rows, start=1):
+        provider, model = MODELS[which]
+        change = CHANGES.get(model, datetime(2026, 5, 1, 12, tzinfo=UTC))
+        started = change - timedelta(days=40) + timedelta(minutes=n)
+        interceptions.append(interception(n, provider=provider, model=model, started_at=started.isoformat(),
+                                          ended_at=(started + timedelta(seconds=5)).isoformat()))
+        moments = []
+        for k, (i, o, r, w, days) in enumerate(usages):
+            at = change + timedelta(days=days, seconds=k)
+            moments.append((i, o, r, w, at))
+            tokens.append(token(n * 10 + k, n, input_tokens=i, output_tokens=o, cache_read_input_tokens=r,
+                                cache_write_input_tokens=w, created_at=at.isoformat(), metadata="{}"))
+        expected[str(uid(n))] = _expected(provider, model, moments)
+    with Store.open() as store:
+        store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(interceptions))
+        if tokens:
+            store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens))
+        report = store.usage(by=["session"]).to_pylist()
+    actual = {r["session_id"]: (r["cost_usd"], r["unpriced_tokens"]) for r in report}
+    assert actual == expected
+
+
+def test_a_price_change_inside_the_window_prices_each_day_at_its_own_price() -> None:
+    before = datetime(2026, 3, 12, 12, tzinfo=UTC)
+    after = datetime(2026, 3, 14, 12, tzinfo=UTC)
+    big = 250_000  # above the 200k tier before the change; the tier is gone after it
+    rows = [interception(1, model="claude-sonnet-4-6", started_at=before.isoformat(),
+                         ended_at=(before + timedelta(seconds=1)).isoformat())]
+    tokens = [token(1, 1, input_tokens=big, output_tokens=0, cache_read_input_tokens=0, cache_write_input_tokens=0,
+                    created_at=before.isoformat(), metadata="{}"),
+              token(2, 1, input_tokens=big, output_tokens=0, cache_read_input_tokens=0, cache_write_input_tokens=0,
+                    created_at=after.isoformat(), metadata="{}")]
+    with Store.open() as store:
+        store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(rows))
+        store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens))
+        (row,) = store.usage().to_pylist()
+    assert row["cost_usd"] == Decimal(big) * Decimal(6) / 10**6 + Decimal(big) * Decimal(3) / 10**6
