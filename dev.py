@@ -7,6 +7,7 @@
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
     python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
     python3 dev.py bench-pages [--interceptions N]   # point reads beside bare SQL and PostgreSQL
+    python3 dev.py bench-reports [--interceptions N]   # reports and the SQL views beside plain DuckDB SQL
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -143,7 +144,12 @@ def bench_pages(args: list[str]) -> None:
     run(PYTHON, "benchmarks/pages.py", *args)
 
 
-COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages}
+def bench_reports(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/reports.py", *args)
+
+
+COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages,
+            "bench-reports": bench_reports}
 
 
 def main() -> None:

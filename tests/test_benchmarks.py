@@ -67,6 +67,21 @@ def test_page_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
     assert len(line.split()) == 7  # the case (3 words), ours, spread, PostgreSQL, ratio
 
 
+def test_report_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "reports.py"), "--interceptions", "300", "--repeat", "1",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    for case in ("usage by user x day", "cost by model x day", "top tools", "user activity",
+                 "top 20 sessions by tokens", "a query through the public views"):
+        assert case in figures and f"baseline | {case}" in figures, case
+        assert case in result.stdout, case
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

@@ -2,10 +2,11 @@
 
 A token usage is one request. genai-prices prices a request from its provider, model and time
 (prices change on dates) and its token counts; within one price tier the price is linear in those
-counts. So for each distinct (provider, model, UTC day) the store asks genai-prices for the price
-at that day and reads the linear function off it, tier by tier: a constant (per-request prices)
-and one price per stored token count. The query then prices every row with arithmetic, exactly
-as genai-prices would (DECIMAL, no rounding).
+counts. So for each distinct (provider, model) the store asks genai-prices for the model's prices,
+splits time into the periods between its price changes (UTC days, as genai-prices compares them),
+and reads the linear function off each period's price, tier by tier: a constant (per-request
+prices) and one price per stored token count. The query then prices every row with arithmetic,
+exactly as genai-prices would (DECIMAL, no rounding).
 
 Token counts as Coder stores them: ``input_tokens`` excludes cache reads and writes for every
 provider (aibridge subtracts OpenAI's cached tokens from its prompt tokens; Anthropic reports them
@@ -26,20 +27,21 @@ from importlib.metadata import version
 from typing import Any
 
 from genai_prices import Usage, calc_price
-from genai_prices.types import ModelPrice, TieredPrices, TimeOfDateConstraint
+from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, TimeOfDateConstraint
 
 SOURCE = f"genai-prices {version('genai-prices')}"
 
 
 @dataclass(frozen=True)
 class PriceLine:
-    """The price of one request of ``model`` on ``day`` whose input (cache included) is more
-    than ``above`` tokens and at most ``up_to`` (None: no bound): ``base`` plus each count times
-    its price, in USD."""
+    """The price of one request of ``model`` made on a UTC day in ``[since, before)`` (None: no
+    bound) whose input (cache included) is more than ``above`` tokens and at most ``up_to``
+    (None: no bound): ``base`` plus each count times its price, in USD."""
 
     provider: str
     model: str
-    day: date
+    since: date | None
+    before: date | None
     above: int
     up_to: int | None
     base: Decimal
@@ -49,7 +51,8 @@ class PriceLine:
     cache_write: Decimal
 
     def as_param(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model, "day": self.day, "above": self.above,
+        return {"provider": self.provider, "model": self.model, "since": self.since, "before": self.before,
+                "above": self.above,
                 "up_to": self.up_to, **{k: str(getattr(self, k))
                                         for k in ("base", "input", "output", "cache_read", "cache_write")}}
 
@@ -67,7 +70,7 @@ def _thresholds(price: ModelPrice) -> list[int]:
     return sorted(starts)
 
 
-def _lines(provider: str, model: str, day: date, price: ModelPrice) -> list[PriceLine]:
+def _lines(provider: str, model: str, since: date | None, before: date | None, price: ModelPrice) -> list[PriceLine]:
     bounds = _thresholds(price)
     intervals = list(zip([-1, *bounds], [*bounds, None], strict=True))
     lines = []
@@ -76,7 +79,7 @@ def _lines(provider: str, model: str, day: date, price: ModelPrice) -> list[Pric
         at = _request_price(price, n, 0, 0, 0)
         per_input = _request_price(price, n + 1, 0, 0, 0) - at
         lines.append(PriceLine(
-            provider, model, day, above, up_to, at - n * per_input, per_input,
+            provider, model, since, before, above, up_to, at - n * per_input, per_input,
             _request_price(price, n, 1, 0, 0) - at,
             _request_price(price, n, 0, 1, 0) - at,
             _request_price(price, n, 0, 0, 1) - at,
@@ -84,28 +87,36 @@ def _lines(provider: str, model: str, day: date, price: ModelPrice) -> list[Pric
     return lines
 
 
-@lru_cache(maxsize=65536)
-def lines_for(provider: str, model: str, day: date) -> tuple[PriceLine, ...]:
-    """The price lines of a model on a day; none when genai-prices has no price for it (or only
-    time-of-day prices)."""
-    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+@lru_cache(maxsize=4096)
+def lines_for(provider: str, model: str) -> tuple[PriceLine, ...]:
+    """The price lines of a model, period by period; none when genai-prices has no price for it
+    (or only time-of-day prices)."""
     try:
-        found = calc_price(Usage(), model, provider_id=provider, genai_request_timestamp=moment)
+        found = calc_price(Usage(), model, provider_id=provider)
     except (LookupError, ValueError):
         return ()
-    conditional = found.model.prices if isinstance(found.model.prices, list) else []
-    if any(isinstance(c.constraint, TimeOfDateConstraint) for c in conditional):
+    info = found.model
+    if isinstance(info.prices, ModelPrice):
+        return tuple(_lines(provider, model, None, None, info.prices))
+    if any(isinstance(c.constraint, TimeOfDateConstraint) for c in info.prices):
         return ()
-    return tuple(_lines(provider, model, day, found.model_price))
+    changes = sorted({c.constraint.start_date for c in info.prices if isinstance(c.constraint, StartDateConstraint)})
+    bounds: list[date | None] = [None, *changes]
+    lines: list[PriceLine] = []
+    for since, before in zip(bounds, [*changes, None], strict=True):
+        day = since or date(1970, 1, 1)
+        price = info.get_prices(datetime(day.year, day.month, day.day, tzinfo=UTC))
+        lines += _lines(provider, model, since, before, price)
+    return tuple(lines)
 
 
-def price_lines(keys: Iterable[tuple[str, str, date]]) -> list[dict[str, Any]]:
-    """Price lines of every (provider, model, day), as query parameters."""
+def price_lines(keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Price lines of every (provider, model), as query parameters."""
     return [line.as_param() for key in keys for line in lines_for(*key)]
 
 
 LINE_TYPE = (
-    "STRUCT(provider VARCHAR, model VARCHAR, day DATE, above BIGINT, up_to BIGINT, base VARCHAR, "
+    "STRUCT(provider VARCHAR, model VARCHAR, since DATE, before DATE, above BIGINT, up_to BIGINT, base VARCHAR, "
     "input VARCHAR, output VARCHAR, cache_read VARCHAR, cache_write VARCHAR)[]"
 )
 """The SQL type of :func:`price_lines` as one parameter."""

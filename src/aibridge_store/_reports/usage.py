@@ -97,110 +97,105 @@ class Selection:
         return self.compiler.params
 
     def price(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Look up the prices of the selection's token usages (genai-prices, per provider, model
-        and UTC day); :meth:`cte` then prices every token usage."""
+        """Look up the prices of the selection's models (genai-prices, per provider and model);
+        :meth:`grouped` then prices every token usage."""
         rows = con.execute(
-            f"WITH {self._selected()} SELECT DISTINCT s.\"provider\", s.\"model\", CAST(c.\"created_at\" AS DATE) "
-            f"FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS s ON {_CHILD}",
-            self.params,
+            f'WITH {self.selected()} SELECT DISTINCT s."provider", s."model" FROM sel AS s', self.params
         ).fetchall()
         self._prices = f"CAST({self.param(price_lines(rows))} AS {LINE_TYPE})"
 
     _prices = f"CAST([] AS {LINE_TYPE})"
 
-    def _selected(self) -> str:
+    def selected(self) -> str:
+        """``sel``: the selected interceptions (with duration)."""
         return f"""
-        sel AS MATERIALIZED (
+        sel AS (
             SELECT i."id", i."initiator_id", i."provider", i."provider_name", i."model", i."client",
                    i."session_id", i."started_at", i."ended_at",
                    epoch_us(i."ended_at") - epoch_us(i."started_at") AS duration_us
             FROM {_I} AS i WHERE {self.where}
         )"""
 
-    def cte(self) -> str:
-        """``sel``: the selected interceptions (with duration); ``prices``: the price lines found
-        by :meth:`price`; the children's per-interception totals (``tok`` with the cost, ``pro``,
-        ``use``), found through the child rows' start-time column; ``i``: all of it per
-        interception."""
+    def grouped(self, keys: list[tuple[str, str]], extra: str = "") -> str:
+        """CTEs ending in ``d``: one row per value of ``keys`` ((SQL over ``i``, name) pairs) with
+        every figure of the usage report and the ``extra`` aggregates of the selected interceptions.
+
+        Children are aggregated straight at the keys' grain (joined to their interception through
+        the child rows' start-time column), not per interception first: a million interceptions
+        make a million groups, a report a few thousand."""
+        selected = ", ".join(f"{sql} AS {ident(name)}" for sql, name in keys)
+        head = f"{selected}, " if keys else ""
+        names = ", ".join(ident(name) for _, name in keys)
+        joined = f"USING ({names})" if keys else "ON TRUE"
+        grouping = "GROUP BY ALL" if keys else ""
+        child = f'c."interception_id" = i."id" AND c.{ident(PARENT_TIME)} = i."started_at"'
         total_input = 'c."input_tokens" + c."cache_read_input_tokens" + c."cache_write_input_tokens"'
         all_tokens = f'{total_input} + c."output_tokens"'
-        return f"""{self._selected()},
+        return f"""{self.selected()},
         prices AS (
-            SELECT p.provider, p.model, p.day, p.above, p.up_to,
+            SELECT p.provider, p.model, p.since, p.before, p.above, p.up_to,
                    CAST(p.base AS DECIMAL(38, 18)) AS base, CAST(p.input AS DECIMAL(38, 18)) AS input,
                    CAST(p.output AS DECIMAL(38, 18)) AS output, CAST(p.cache_read AS DECIMAL(38, 18)) AS cache_read,
                    CAST(p.cache_write AS DECIMAL(38, 18)) AS cache_write
             FROM (SELECT unnest({self._prices}) AS p)
         ),
+        base AS (
+            SELECT {head}count(*) AS interceptions,
+                   count(*) FILTER (WHERE i."ended_at" IS NULL) AS in_flight,
+                   count(DISTINCT (i."session_id", i."initiator_id")) AS sessions,
+                   count(DISTINCT i."initiator_id") AS users,
+                   quantile_disc(i.duration_us, [0.5, 0.9, 0.95, 0.99]) AS duration_quantiles{extra}
+            FROM sel AS i {grouping}
+        ),
         tok AS (
-            SELECT c."interception_id" AS id, sum(c."input_tokens") AS input_tokens,
-                   sum(c."output_tokens") AS output_tokens,
+            SELECT {head}sum(c."input_tokens") AS input_tokens, sum(c."output_tokens") AS output_tokens,
                    sum(c."cache_read_input_tokens") AS cache_read_input_tokens,
                    sum(c."cache_write_input_tokens") AS cache_write_input_tokens,
                    sum(p.base + c."input_tokens" * p.input + c."output_tokens" * p.output
                        + c."cache_read_input_tokens" * p.cache_read + c."cache_write_input_tokens" * p.cache_write)
                        AS cost,
                    count(p.base) AS priced_usages,
-                   COALESCE(sum({all_tokens}) FILTER (WHERE p.base IS NULL), 0) AS unpriced_tokens
-            FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS s ON {_CHILD}
-            LEFT JOIN prices AS p ON p.provider = s."provider" AND p.model = s."model"
-                 AND p.day = CAST(c."created_at" AS DATE) AND {total_input} > p.above
+                   sum({all_tokens}) FILTER (WHERE p.base IS NULL) AS unpriced_tokens,
+                   count(DISTINCT c."interception_id") FILTER (WHERE p.base IS NULL AND {all_tokens} > 0)
+                       AS unpriced_interceptions
+            FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS i ON {child}
+            LEFT JOIN prices AS p ON p.provider = i."provider" AND p.model = i."model"
+                 AND (p.since IS NULL OR CAST(c."created_at" AS DATE) >= p.since)
+                 AND (p.before IS NULL OR CAST(c."created_at" AS DATE) < p.before) AND {total_input} > p.above
                  AND (p.up_to IS NULL OR {total_input} <= p.up_to)
-            GROUP BY ALL
+            {grouping}
         ),
         pro AS (
-            SELECT c."interception_id" AS id, count(*) AS prompts
-            FROM {ident(USER_PROMPTS.name)} AS c SEMI JOIN sel AS s ON {_CHILD} GROUP BY ALL
+            SELECT {head}count(*) AS prompts
+            FROM {ident(USER_PROMPTS.name)} AS c JOIN sel AS i ON {child} {grouping}
         ),
         use AS (
-            SELECT c."interception_id" AS id, count(*) AS tool_calls,
-                   count(*) FILTER (WHERE c."injected") AS injected_tool_calls,
+            SELECT {head}count(*) AS tool_calls, count(*) FILTER (WHERE c."injected") AS injected_tool_calls,
                    count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') AS tool_errors
-            FROM {ident(TOOL_USAGES.name)} AS c SEMI JOIN sel AS s ON {_CHILD} GROUP BY ALL
+            FROM {ident(TOOL_USAGES.name)} AS c JOIN sel AS i ON {child} {grouping}
         ),
-        i AS (
-            SELECT sel.*, COALESCE(tok.input_tokens, 0) AS input_tokens,
-                   COALESCE(tok.output_tokens, 0) AS output_tokens,
-                   COALESCE(tok.cache_read_input_tokens, 0) AS cache_read_input_tokens,
-                   COALESCE(tok.cache_write_input_tokens, 0) AS cache_write_input_tokens,
-                   COALESCE(pro.prompts, 0) AS prompts, COALESCE(use.tool_calls, 0) AS tool_calls,
-                   COALESCE(use.injected_tool_calls, 0) AS injected_tool_calls,
-                   COALESCE(use.tool_errors, 0) AS tool_errors, tok.cost,
-                   COALESCE(tok.priced_usages, 0) AS priced_usages, COALESCE(tok.unpriced_tokens, 0) AS unpriced_tokens
-            FROM sel LEFT JOIN tok USING ("id") LEFT JOIN pro USING ("id") LEFT JOIN use USING ("id")
+        d AS (
+            SELECT base.*,
+                   COALESCE(tok.input_tokens, 0)::BIGINT AS input_tokens,
+                   COALESCE(tok.output_tokens, 0)::BIGINT AS output_tokens,
+                   COALESCE(tok.cache_read_input_tokens, 0)::BIGINT AS cache_read_input_tokens,
+                   COALESCE(tok.cache_write_input_tokens, 0)::BIGINT AS cache_write_input_tokens,
+                   COALESCE(pro.prompts, 0)::BIGINT AS prompts,
+                   COALESCE(use.tool_calls, 0)::BIGINT AS tool_calls,
+                   COALESCE(use.injected_tool_calls, 0)::BIGINT AS injected_tool_calls,
+                   COALESCE(use.tool_errors, 0)::BIGINT AS tool_errors,
+                   CASE WHEN COALESCE(tok.priced_usages, 0) = 0 AND COALESCE(tok.unpriced_tokens, 0) > 0 THEN NULL
+                        ELSE COALESCE(tok.cost, 0) END AS cost_usd,
+                   COALESCE(tok.unpriced_tokens, 0)::BIGINT AS unpriced_tokens,
+                   COALESCE(tok.unpriced_interceptions, 0) AS unpriced_interceptions
+            FROM base LEFT JOIN tok {joined} LEFT JOIN pro {joined} LEFT JOIN use {joined}
         )"""
 
-
-_CHILD = f'c."interception_id" = s."id" AND c.{ident(PARENT_TIME)} = s."started_at"'
-"""A child row of a selected interception (child rows carry their interception's start time)."""
-
-METRICS = """
-    count(*) AS interceptions,
-    count(*) FILTER (WHERE i."ended_at" IS NULL) AS in_flight,
-    count(DISTINCT (i."session_id", i."initiator_id")) AS sessions,
-    count(DISTINCT i."initiator_id") AS users,
-    COALESCE(sum(i.input_tokens), 0)::BIGINT AS input_tokens,
-    COALESCE(sum(i.output_tokens), 0)::BIGINT AS output_tokens,
-    COALESCE(sum(i.cache_read_input_tokens), 0)::BIGINT AS cache_read_input_tokens,
-    COALESCE(sum(i.cache_write_input_tokens), 0)::BIGINT AS cache_write_input_tokens,
-    COALESCE(sum(i.prompts), 0)::BIGINT AS prompts,
-    COALESCE(sum(i.tool_calls), 0)::BIGINT AS tool_calls,
-    COALESCE(sum(i.injected_tool_calls), 0)::BIGINT AS injected_tool_calls,
-    COALESCE(sum(i.tool_errors), 0)::BIGINT AS tool_errors,
-    quantile_disc(i.duration_us, [0.5, 0.9, 0.95, 0.99]) AS duration_quantiles,
-    CASE WHEN sum(i.priced_usages) = 0 AND sum(i.unpriced_tokens) > 0 THEN NULL
-         ELSE COALESCE(sum(i.cost), 0) END AS cost_usd,
-    COALESCE(sum(i.unpriced_tokens), 0)::BIGINT AS unpriced_tokens,
-    count(*) FILTER (WHERE i.unpriced_tokens > 0) AS unpriced_interceptions
-"""
-"""Figures of one group of the selection (durations over its ended interceptions)."""
 
 _DURATIONS = ", ".join(
     f"d.duration_quantiles[{n}] / 1000000.0 AS duration_{name}_s"
     for n, name in enumerate(("p50", "p90", "p95", "p99"), start=1)
 )
-
-
 _COST = "d.cost_usd, d.unpriced_tokens, d.unpriced_interceptions"
 
 
@@ -212,10 +207,17 @@ def bucket_sql(selection: Selection, bucket: str, tz: str) -> str:
     return f"timezone({zone}, date_trunc('{bucket}', timezone({zone}, i.\"started_at\")))"
 
 
+_ZONES: set[str] = set()
+"""Time zones DuckDB knows, as found so far."""
+
+
 def check_zone(con: duckdb.DuckDBPyConnection, tz: str) -> None:
+    if tz in _ZONES:
+        return
     rows = con.execute("SELECT count(*) FROM pg_timezone_names() WHERE name = $1", [tz]).fetchall()
     if rows[0][0] == 0:
         raise ReportError(f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Paris'")
+    _ZONES.add(tz)
 
 
 def usage(
@@ -233,8 +235,6 @@ def usage(
         keys.append((bucket_sql(selection, bucket, tz), "bucket"))
     for group in dict.fromkeys(by):
         keys += list(zip(GROUPS[group], _KEY_NAMES.get(group, (group,)), strict=True))
-    selected = ", ".join(f"{sql} AS {ident(name)}" for sql, name in keys)
-    grouped = f"SELECT {selected + ',' if keys else ''} {METRICS} FROM i {'GROUP BY ALL' if keys else ''}"
     names = [name for _, name in keys]
     users = ""
     user_column = ""
@@ -244,8 +244,7 @@ def usage(
     order = ", ".join(f"d.{ident(n)}" for n in names) or "1"
     columns = ", ".join(f"d.{ident(n)}" for n in names)
     sql = f"""
-        WITH {selection.cte()},
-        d AS ({grouped})
+        WITH {selection.grouped(keys)}
         SELECT {columns + ',' if columns else ''} {user_column}
                d.interceptions, d.in_flight, d.sessions, d.users, d.input_tokens, d.output_tokens,
                d.cache_read_input_tokens, d.cache_write_input_tokens, d.prompts, d.tool_calls,
@@ -266,7 +265,7 @@ def tools(
     keys = ['COALESCE(c."server_url", \'\') AS server_url'] + (['c."tool"'] if by == "tool" else [])
     child = f'c."interception_id" = s."id" AND c.{ident(PARENT_TIME)} = s."started_at"'
     sql = f"""
-        WITH {selection.cte()}
+        WITH {selection.selected()}
         SELECT {', '.join(keys)}, count(*) AS calls, count(*) FILTER (WHERE c."injected") AS injected_calls,
                count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') AS errors,
                count(*) FILTER (WHERE COALESCE(c."invocation_error", '') <> '') / count(*) AS error_rate,
@@ -284,13 +283,10 @@ def sessions(
     selection = Selection(con, q, window, actor)
     selection.price(con)
     cap = f"LIMIT {selection.param(limit)}" if limit is not None else ""
+    keys = [('i."session_id"', "session_id"), ('i."initiator_id"', "user_id")]
+    extra = ', min(i."started_at") AS started_at, max(i."ended_at") AS ended_at'
     sql = f"""
-        WITH {selection.cte()},
-        d AS (
-            SELECT i."session_id", i."initiator_id" AS user_id, min(i."started_at") AS started_at,
-                   max(i."ended_at") AS ended_at, {METRICS}
-            FROM i GROUP BY ALL
-        )
+        WITH {selection.grouped(keys, extra)}
         SELECT d."session_id", d.user_id, u."username",
                d.input_tokens + d.output_tokens + d.cache_read_input_tokens + d.cache_write_input_tokens
                    AS total_tokens, d.cost_usd, d.unpriced_tokens,
@@ -311,13 +307,10 @@ def users(
     selection = Selection(con, q, window, actor)
     selection.price(con)
     zone = selection.param(tz)
+    extra = (', min(i."started_at") AS first_seen, max(i."started_at") AS last_seen, '
+             f'count(DISTINCT CAST(timezone({zone}, i."started_at") AS DATE)) AS active_days')
     sql = f"""
-        WITH {selection.cte()},
-        d AS (
-            SELECT i."initiator_id" AS user_id, min(i."started_at") AS first_seen, max(i."started_at") AS last_seen,
-                   count(DISTINCT CAST(timezone({zone}, i."started_at") AS DATE)) AS active_days, {METRICS}
-            FROM i GROUP BY ALL
-        )
+        WITH {selection.grouped([('i."initiator_id"', "user_id")], extra)}
         SELECT d.user_id, u."username", d.first_seen, d.last_seen, d.active_days, d.interceptions, d.in_flight,
                d.sessions, d.input_tokens, d.output_tokens, d.cache_read_input_tokens, d.cache_write_input_tokens,
                d.prompts, d.tool_calls, d.tool_errors, {_COST}
