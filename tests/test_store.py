@@ -197,3 +197,18 @@ def test_reads_after_a_failed_import_still_answer_from_before(tmp_path: Path, st
     with pytest.raises(ImportDataError):
         store.import_path(export_dir(tmp_path / "y", [interception(2), interception(3, started_at="soon")]))
     assert store.list_interceptions().count == 1
+
+
+def test_a_read_only_store_keeps_counting_from_its_counts_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aibridge_store._reads import interceptions as reads
+
+    db = tmp_path / "a.duckdb"
+    with Store.open(db) as store:
+        store.import_path(export_dir(tmp_path / "x", [interception(1), interception(2)]))
+    statements: list[str] = []
+    real = reads.count
+    monkeypatch.setattr(reads, "count", lambda con, sql, params: statements.append(sql) or real(con, sql, params))
+    with Store.open(db, read_only=True) as store:
+        store.connection.execute("SELECT 1").fetchall()  # nothing can be written through it
+        assert store.list_interceptions().count == 2
+    assert "aibridge_interception_counts" in statements[-1]

@@ -251,10 +251,10 @@ class Store:
         """The underlying DuckDB connection, for ad-hoc SQL over the tables.
 
         Reads remember counts while the store stays the same; taking the connection makes them
-        forget, and counts are then computed from the interceptions until the next import, so
-        that rows written by hand are counted too. Write through it before the next read, not
-        while holding it across reads."""
-        self._memo.changed(counts_exact=False)
+        forget, and on a writable store counts are then computed from the interceptions until
+        the next import, so that rows written by hand are counted too. Write through it before
+        the next read, not while holding it across reads."""
+        self._memo.changed(counts_exact=None if self.read_only else False)
         return self._con
 
     @contextmanager
@@ -265,7 +265,7 @@ class Store:
                 raise StorageError("store.transaction() does not nest")
             self._con.begin()
             self._transactions += 1
-            self._memo.changed(counts_exact=False)
+            self._memo.changed(counts_exact=None if self.read_only else False)
             try:
                 yield self._con
             except BaseException:
@@ -275,7 +275,7 @@ class Store:
                 self._con.commit()
             finally:
                 self._transactions -= 1
-                self._memo.changed(counts_exact=False)
+                self._memo.changed(counts_exact=None if self.read_only else False)
 
     # -- import ----------------------------------------------------------------------------
 

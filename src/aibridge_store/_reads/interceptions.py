@@ -1,10 +1,10 @@
 """``GET /api/v2/aibridge/interceptions`` (docs/semantics.md, "Interceptions").
 
-The count and the page are read in the store's read snapshot, as Coder's transaction does. A page
-is one statement that returns its interceptions and all their children already as JSON; the count
-of a query without a time bound is a sum over the interception counts table, and both the count
-and the cursor's position are remembered while the store stays the same (docs/decisions.md,
-"Remembered counts").
+The count and the page are read in the store's read snapshot, as Coder's transaction does. The
+page's rows are one statement, and their token usages, prompts and tool usages one more; the
+count of a query without a time bound is a sum over the interception counts table, and the count,
+the bound query, the cursor's position and the initiators are remembered while the store stays
+the same (docs/decisions.md, "Remembered counts").
 """
 
 from __future__ import annotations
