@@ -38,6 +38,7 @@ from .models import InterceptionsPage, SessionsPage, SessionThreads
 if TYPE_CHECKING:
     from ._load import Importer, ImportSummary, ProgressCallback
     from ._reports import Report
+    from ._reports.pricebook import PriceBook
 
 ROW_GROUP_SIZE = 8192
 """Rows per row group. Smaller than DuckDB's default (122,880) so that zone maps let a page read
@@ -123,6 +124,7 @@ class Store:
         self._memo = ReadMemo(counts_table=False)
         self._sql_con: duckdb.DuckDBPyConnection | None = None
         self._views = True
+        self._prices: PriceBook | None = None
 
     @classmethod
     def open(
@@ -540,7 +542,17 @@ class Store:
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
-            return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor)
+            return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
+                                 book=self._prices)
+
+    def load_prices(self, path: str | os.PathLike[str] | None) -> None:
+        """Price with your own prices where they apply, genai-prices elsewhere: a TOML or JSON file
+        of entries by provider or provider name, model (``*`` globs) and days (README, "Cost").
+        ``None`` goes back to genai-prices alone. A bad file raises :class:`ReportError` naming
+        the entry."""
+        from ._reports.pricebook import PriceBook
+
+        self._prices = None if path is None else PriceBook.load(path)
 
     def cost(
         self,
@@ -561,7 +573,8 @@ class Store:
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
-            return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor)
+            return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
+                                book=self._prices)
 
     def tools(
         self, q: str = "", *, by: str = "tool", since: datetime | str | None = None,
@@ -587,7 +600,7 @@ class Store:
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
-            return reports.sessions(con, q, window=window, actor=actor, limit=limit)
+            return reports.sessions(con, q, window=window, actor=actor, limit=limit, book=self._prices)
 
     def user_activity(
         self, q: str = "", *, tz: str = "UTC", since: datetime | str | None = None,
@@ -599,4 +612,4 @@ class Store:
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
-            return reports.users(con, q, tz=tz, window=window, actor=actor)
+            return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices)

@@ -257,6 +257,10 @@ def _parser() -> argparse.ArgumentParser:
         help="read as this user (a username or id): initiator:me means them, and --role says what they see",
     )
     parser.add_argument(
+        "--prices", default=None, metavar="FILE",
+        help="your own prices (TOML or JSON) before genai-prices', for the reports' cost",
+    )
+    parser.add_argument(
         "--role", choices=("member", "auditor", "owner"), default="member",
         help="with --as: a member reads only their own rows (default); auditors and owners read all",
     )
@@ -498,6 +502,7 @@ def _sql(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     with _reader(args) as store:
+        store.load_prices(args.prices)
         actor = _actor(store, args)
         window = {"since": args.since, "until": args.until, "actor": actor}
         if args.report in ("usage", "cost"):

@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aibridge_store import Store
+from aibridge_store import ReportError, Store
 from tests.helpers.rows import interception, token, uid
 
 MODELS = [("anthropic", "claude-sonnet-4-6"),  # tiered before 2026-03-13, one price after
@@ -88,3 +89,54 @@ def test_a_price_change_inside_the_window_prices_each_day_at_its_own_price() -> 
         store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens))
         (row,) = store.usage().to_pylist()
     assert row["cost_usd"] == Decimal(big) * Decimal(6) / 10**6 + Decimal(big) * Decimal(3) / 10**6
+
+
+def _one_usage(store: Store, provider_name: str, model: str, at: datetime, n: int = 1) -> None:
+    store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([interception(
+        n, provider="anthropic", provider_name=provider_name, model=model, started_at=at.isoformat(),
+        ended_at=(at + timedelta(seconds=1)).isoformat())]))
+    store.import_arrow("aibridge_token_usages", pa.Table.from_pylist([token(
+        n, n, input_tokens=1_000_000, output_tokens=100_000, cache_read_input_tokens=2_000_000,
+        cache_write_input_tokens=0, created_at=at.isoformat(), metadata="{}")]))
+
+
+def test_a_price_file_overrides_genai_prices_by_provider_name_and_days(tmp_path: Any) -> None:
+    book = tmp_path / "prices.toml"
+    book.write_text(
+        '[[prices]]\nprovider_name = "bedrock"\nmodel = "claude-sonnet-4-*"\nsince = 2026-02-01\n'
+        'input_mtok = 2\noutput_mtok = 10\ncache_read_mtok = 0.25\n\n'
+        '[[prices]]\nprovider = "anthropic"\nmodel = "in-house-*"\ninput_mtok = 1\noutput_mtok = 1\n'
+    )
+    with Store.open() as store:
+        _one_usage(store, "bedrock", "claude-sonnet-4-6", datetime(2026, 2, 10, tzinfo=UTC), 1)   # our price
+        _one_usage(store, "bedrock", "claude-sonnet-4-6", datetime(2026, 1, 10, tzinfo=UTC), 2)   # before it
+        _one_usage(store, "anthropic", "claude-sonnet-4-6", datetime(2026, 2, 10, tzinfo=UTC), 3)  # not bedrock
+        _one_usage(store, "anthropic", "in-house-7", datetime(2026, 2, 10, tzinfo=UTC), 4)         # added
+        plain = {r["session_id"]: r for r in store.usage(by=["session"]).to_pylist()}
+        store.load_prices(book)
+        priced = {r["session_id"]: r for r in store.usage(by=["session"]).to_pylist()}
+    ours = Decimal(1) * 2 + Decimal("0.1") * 10 + Decimal(2) * Decimal("0.25")
+    assert (priced[str(uid(1))]["cost_usd"], priced[str(uid(1))]["priced_by"]) == (ours, "prices.toml")
+    for n in (2, 3):
+        assert priced[str(uid(n))]["cost_usd"] == plain[str(uid(n))]["cost_usd"] > 0
+        assert priced[str(uid(n))]["priced_by"].startswith("genai-prices")
+    assert plain[str(uid(4))]["cost_usd"] is None and plain[str(uid(4))]["unpriced_tokens"] == 3_100_000
+    assert priced[str(uid(4))]["cost_usd"] == Decimal("1") + Decimal("0.1") + Decimal(2)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[[prices]]\nmodel = 'x'\ninput_mtok = 1\noutput_mtok = 1\n", "entry 1: give 'provider' or 'provider_name'"),
+    ("[[prices]]\nprovider = 'openai'\nmodel = 'x'\ninput_mtok = 1\n", "entry 1: 'output_mtok' is missing"),
+    ("[[prices]]\nprovider = 'openai'\nmodel = 'x'\ninput_mtok = 1\noutput_mtok = -2\n", "must be a price of zero"),
+    ("[[prices]]\nprovider = 'openai'\nmodel = 'x'\ninput_mtok = 1\noutput_mtok = 1\ninput_mtoks = 3\n",
+     "unknown key 'input_mtoks'"),
+    ("[[prices]]\nprovider = 'openai'\nmodel = 'x'\ninput_mtok = 1\noutput_mtok = 1\nsince = 'soon'\n",
+     "'since' must be a date"),
+    ("prices = [\n", "cannot read the price file"),
+    ("[other]\n", "expected a list of entries under 'prices'"),
+])
+def test_a_bad_price_file_is_our_error_naming_the_entry(tmp_path: Any, text: str, message: str) -> None:
+    book = tmp_path / "prices.toml"
+    book.write_text(text)
+    with Store.open() as store, pytest.raises(ReportError, match=message):
+        store.load_prices(book)

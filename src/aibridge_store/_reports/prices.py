@@ -19,8 +19,8 @@ Models whose prices depend on the time of day (off-peak rates) are left unpriced
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from importlib.metadata import version
@@ -28,6 +28,8 @@ from typing import Any
 
 from genai_prices import Usage, calc_price
 from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices, TimeOfDateConstraint
+
+from .pricebook import OwnPrice, PriceBook
 
 SOURCE = f"genai-prices {version('genai-prices')}"
 
@@ -39,6 +41,7 @@ class PriceLine:
     (None: no bound): ``base`` plus each count times its price, in USD."""
 
     provider: str
+    provider_name: str
     model: str
     since: date | None
     before: date | None
@@ -49,12 +52,13 @@ class PriceLine:
     output: Decimal
     cache_read: Decimal
     cache_write: Decimal
+    source: str = SOURCE
 
     def as_param(self) -> dict[str, Any]:
-        return {"provider": self.provider, "model": self.model, "since": self.since, "before": self.before,
-                "above": self.above,
-                "up_to": self.up_to, **{k: str(getattr(self, k))
-                                        for k in ("base", "input", "output", "cache_read", "cache_write")}}
+        prices = {k: str(getattr(self, k)) for k in ("base", "input", "output", "cache_read", "cache_write")}
+        return {"provider": self.provider, "provider_name": self.provider_name, "model": self.model,
+                "since": self.since, "before": self.before, "above": self.above, "up_to": self.up_to,
+                **prices, "source": self.source}
 
 
 def _request_price(price: ModelPrice, input_tokens: int, output: int, cache_read: int, cache_write: int) -> Decimal:
@@ -71,6 +75,7 @@ def _thresholds(price: ModelPrice) -> list[int]:
 
 
 def _lines(provider: str, model: str, since: date | None, before: date | None, price: ModelPrice) -> list[PriceLine]:
+    """The lines of one period's price (``provider_name`` left empty: any deployment)."""
     bounds = _thresholds(price)
     intervals = list(zip([-1, *bounds], [*bounds, None], strict=True))
     lines = []
@@ -79,7 +84,7 @@ def _lines(provider: str, model: str, since: date | None, before: date | None, p
         at = _request_price(price, n, 0, 0, 0)
         per_input = _request_price(price, n + 1, 0, 0, 0) - at
         lines.append(PriceLine(
-            provider, model, since, before, above, up_to, at - n * per_input, per_input,
+            provider, "", model, since, before, above, up_to, at - n * per_input, per_input,
             _request_price(price, n, 1, 0, 0) - at,
             _request_price(price, n, 0, 1, 0) - at,
             _request_price(price, n, 0, 0, 1) - at,
@@ -110,13 +115,41 @@ def lines_for(provider: str, model: str) -> tuple[PriceLine, ...]:
     return tuple(lines)
 
 
-def price_lines(keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Price lines of every (provider, model), as query parameters."""
-    return [line.as_param() for key in keys for line in lines_for(*key)]
+def price_lines(keys: Iterable[tuple[str, str, str]], book: PriceBook | None = None) -> list[dict[str, Any]]:
+    """Price lines of every (provider, provider name, model), as query parameters: the price
+    book's where it has a price, genai-prices' elsewhere."""
+    lines: list[dict[str, Any]] = []
+    for provider, provider_name, model in keys:
+        own = book.matching(provider, provider_name, model) if book is not None else []
+        found = _combined(own, lines_for(provider, model)) if own else list(lines_for(provider, model))
+        lines += [replace(line, provider=provider, provider_name=provider_name, model=model).as_param()
+                  for line in found]
+    return lines
+
+
+def _combined(own: list[OwnPrice], theirs: Iterable[PriceLine]) -> list[PriceLine]:
+    """Lines that take, day by day, the first of ``own`` prices that covers the day, and
+    genai-prices' line elsewhere."""
+    theirs = list(theirs)
+    days = {d for entry in own for d in (entry.since, entry.before) if d is not None}
+    days |= {d for line in theirs for d in (line.since, line.before) if d is not None}
+    bounds = sorted(days)
+    result: list[PriceLine] = []
+    for since, before in zip([None, *bounds], [*bounds, None], strict=True):
+        day = since or (before - timedelta(days=1) if before else date(2000, 1, 1))
+        entry = next((e for e in own if e.covers(day)), None)
+        if entry is not None:
+            result.append(PriceLine("", "", "", since, before, -1, None, entry.per_request, entry.input,
+                                    entry.output, entry.cache_read, entry.cache_write, entry.source))
+            continue
+        result += [replace(line, since=since, before=before) for line in theirs
+                   if (line.since is None or line.since <= day) and (line.before is None or day < line.before)]
+    return result
 
 
 LINE_TYPE = (
-    "STRUCT(provider VARCHAR, model VARCHAR, since DATE, before DATE, above BIGINT, up_to BIGINT, base VARCHAR, "
-    "input VARCHAR, output VARCHAR, cache_read VARCHAR, cache_write VARCHAR)[]"
+    "STRUCT(provider VARCHAR, provider_name VARCHAR, model VARCHAR, since DATE, before DATE, above BIGINT, "
+    "up_to BIGINT, base VARCHAR, input VARCHAR, output VARCHAR, cache_read VARCHAR, cache_write VARCHAR, "
+    "source VARCHAR)[]"
 )
 """The SQL type of :func:`price_lines` as one parameter."""

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import parse_rfc3339
@@ -23,7 +22,8 @@ from .._query import INTERCEPTIONS_SEARCH, Compiler
 from .._reads.common import bind_filters
 from .._schema import INTERCEPTIONS, PARENT_TIME, TOKEN_USAGES, TOOL_USAGES, USER_PROMPTS, USERS, ident
 from ..errors import ReportError
-from .prices import LINE_TYPE, SOURCE, price_lines
+from .pricebook import PriceBook
+from .prices import LINE_TYPE, price_lines
 from .report import Report
 
 _I = ident(INTERCEPTIONS.name)
@@ -96,13 +96,15 @@ class Selection:
     def params(self) -> list[Any]:
         return self.compiler.params
 
-    def price(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Look up the prices of the selection's models (genai-prices, per provider and model);
-        :meth:`grouped` then prices every token usage."""
+    def price(self, con: duckdb.DuckDBPyConnection, book: PriceBook | None) -> None:
+        """Look up the prices of the selection's models (the price ``book``'s, genai-prices'
+        elsewhere, per provider, provider name and model); :meth:`grouped` then prices every
+        token usage."""
         rows = con.execute(
-            f'WITH {self.selected()} SELECT DISTINCT s."provider", s."model" FROM sel AS s', self.params
+            f'WITH {self.selected()} SELECT DISTINCT s."provider", s."provider_name", s."model" FROM sel AS s',
+            self.params,
         ).fetchall()
-        self._prices = f"CAST({self.param(price_lines(rows))} AS {LINE_TYPE})"
+        self._prices = f"CAST({self.param(price_lines(rows, book))} AS {LINE_TYPE})"
 
     _prices = f"CAST([] AS {LINE_TYPE})"
 
@@ -133,7 +135,7 @@ class Selection:
         all_tokens = f'{total_input} + c."output_tokens"'
         return f"""{self.selected()},
         prices AS (
-            SELECT p.provider, p.model, p.since, p.before, p.above, p.up_to,
+            SELECT p.provider, p.provider_name, p.model, p.since, p.before, p.above, p.up_to, p.source,
                    CAST(p.base AS DECIMAL(38, 18)) AS base, CAST(p.input AS DECIMAL(38, 18)) AS input,
                    CAST(p.output AS DECIMAL(38, 18)) AS output, CAST(p.cache_read AS DECIMAL(38, 18)) AS cache_read,
                    CAST(p.cache_write AS DECIMAL(38, 18)) AS cache_write
@@ -157,9 +159,11 @@ class Selection:
                    count(p.base) AS priced_usages,
                    sum({all_tokens}) FILTER (WHERE p.base IS NULL) AS unpriced_tokens,
                    count(DISTINCT c."interception_id") FILTER (WHERE p.base IS NULL AND {all_tokens} > 0)
-                       AS unpriced_interceptions
+                       AS unpriced_interceptions,
+                   string_agg(DISTINCT p.source, ', ' ORDER BY p.source) AS priced_by
             FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS i ON {child}
-            LEFT JOIN prices AS p ON p.provider = i."provider" AND p.model = i."model"
+            LEFT JOIN prices AS p ON p.provider = i."provider" AND p.provider_name = i."provider_name"
+                 AND p.model = i."model"
                  AND (p.since IS NULL OR CAST(c."created_at" AS DATE) >= p.since)
                  AND (p.before IS NULL OR CAST(c."created_at" AS DATE) < p.before) AND {total_input} > p.above
                  AND (p.up_to IS NULL OR {total_input} <= p.up_to)
@@ -187,7 +191,7 @@ class Selection:
                    CASE WHEN COALESCE(tok.priced_usages, 0) = 0 AND COALESCE(tok.unpriced_tokens, 0) > 0 THEN NULL
                         ELSE COALESCE(tok.cost, 0) END AS cost_usd,
                    COALESCE(tok.unpriced_tokens, 0)::BIGINT AS unpriced_tokens,
-                   COALESCE(tok.unpriced_interceptions, 0) AS unpriced_interceptions
+                   COALESCE(tok.unpriced_interceptions, 0) AS unpriced_interceptions, tok.priced_by
             FROM base LEFT JOIN tok {joined} LEFT JOIN pro {joined} LEFT JOIN use {joined}
         )"""
 
@@ -196,7 +200,7 @@ _DURATIONS = ", ".join(
     f"d.duration_quantiles[{n}] / 1000000.0 AS duration_{name}_s"
     for n, name in enumerate(("p50", "p90", "p95", "p99"), start=1)
 )
-_COST = "d.cost_usd, d.unpriced_tokens, d.unpriced_interceptions"
+_COST = "d.cost_usd, d.unpriced_tokens, d.unpriced_interceptions, d.priced_by"
 
 
 def bucket_sql(selection: Selection, bucket: str, tz: str) -> str:
@@ -222,14 +226,14 @@ def check_zone(con: duckdb.DuckDBPyConnection, tz: str) -> None:
 
 def usage(
     con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
-    actor: Actor | None,
+    actor: Actor | None, book: PriceBook | None = None,
 ) -> Report:
     unknown = [b for b in by if b not in GROUPS]
     if unknown:
         raise ReportError(f"cannot group by {unknown[0]!r}; expected any of {', '.join(GROUPS)}")
     check_zone(con, tz)
     selection = Selection(con, q, window, actor)
-    selection.price(con)
+    selection.price(con, book)
     keys: list[tuple[str, str]] = []  # (sql, output name)
     if bucket is not None:
         keys.append((bucket_sql(selection, bucket, tz), "bucket"))
@@ -277,11 +281,12 @@ def tools(
 
 
 def sessions(
-    con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None, limit: int | None
+    con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None, limit: int | None,
+    book: PriceBook | None = None,
 ) -> Report:
     """The selection's sessions with their figures, most tokens first (input, output and cache)."""
     selection = Selection(con, q, window, actor)
-    selection.price(con)
+    selection.price(con, book)
     cap = f"LIMIT {selection.param(limit)}" if limit is not None else ""
     keys = [('i."session_id"', "session_id"), ('i."initiator_id"', "user_id")]
     extra = ', min(i."started_at") AS started_at, max(i."ended_at") AS ended_at'
@@ -289,7 +294,7 @@ def sessions(
         WITH {selection.grouped(keys, extra)}
         SELECT d."session_id", d.user_id, u."username",
                d.input_tokens + d.output_tokens + d.cache_read_input_tokens + d.cache_write_input_tokens
-                   AS total_tokens, d.cost_usd, d.unpriced_tokens,
+                   AS total_tokens, d.cost_usd, d.unpriced_tokens, d.priced_by,
                d.interceptions, d.in_flight, d.input_tokens, d.output_tokens, d.cache_read_input_tokens,
                d.cache_write_input_tokens, d.prompts, d.tool_calls, d.tool_errors, d.started_at, d.ended_at,
                {_DURATIONS}
@@ -300,12 +305,13 @@ def sessions(
 
 
 def users(
-    con: duckdb.DuckDBPyConnection, q: str, *, tz: str, window: Window, actor: Actor | None
+    con: duckdb.DuckDBPyConnection, q: str, *, tz: str, window: Window, actor: Actor | None,
+    book: PriceBook | None = None,
 ) -> Report:
     """Per user: when first and last seen, on how many days (in ``tz``), and what they used."""
     check_zone(con, tz)
     selection = Selection(con, q, window, actor)
-    selection.price(con)
+    selection.price(con, book)
     zone = selection.param(tz)
     extra = (', min(i."started_at") AS first_seen, max(i."started_at") AS last_seen, '
              f'count(DISTINCT CAST(timezone({zone}, i."started_at") AS DATE)) AS active_days')
@@ -321,22 +327,22 @@ def users(
 
 
 COST_COLUMNS = ("cost_usd", "unpriced_tokens", "unpriced_interceptions", "interceptions", "input_tokens",
-                "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens")
+                "output_tokens", "cache_read_input_tokens", "cache_write_input_tokens", "priced_by")
 
 
 def cost(
     con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
-    actor: Actor | None,
+    actor: Actor | None, book: PriceBook | None = None,
 ) -> Report:
     """The usage report's cost figures (and the tokens they price), with the source of the prices."""
-    table = usage(con, q, by=by, bucket=bucket, tz=tz, window=window, actor=actor).table
+    table = usage(con, q, by=by, bucket=bucket, tz=tz, window=window, actor=actor, book=book).table
     keys = [n for n in table.column_names if n not in _FIGURES]
-    chosen = table.select([*keys, *COST_COLUMNS])
-    return Report("cost", chosen.append_column("priced_by", pa.array([SOURCE] * chosen.num_rows, pa.string())))
+    return Report("cost", table.select([*keys, *COST_COLUMNS]))
 
 
 _FIGURES = frozenset({
     "interceptions", "in_flight", "sessions", "users", "input_tokens", "output_tokens", "cache_read_input_tokens",
     "cache_write_input_tokens", "prompts", "tool_calls", "injected_tool_calls", "tool_errors", "duration_p50_s",
     "duration_p90_s", "duration_p95_s", "duration_p99_s", "cost_usd", "unpriced_tokens", "unpriced_interceptions",
+    "priced_by",
 })
