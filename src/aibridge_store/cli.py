@@ -10,13 +10,17 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 from . import DATABASE_SCHEMES, __version__, go_time_text
-from .errors import AibridgeStoreError, StorageError
+from .errors import AibridgeStoreError, ReportError, StorageError
 
 if TYPE_CHECKING:
     from . import Actor, ImportSummary, Store, TableCounts
@@ -532,9 +536,7 @@ def _write_rows(args: argparse.Namespace, rows: Any) -> None:
         write_rows(rows, args.out, fmt)
         return
     if fmt == "parquet":
-        raise StorageError("--format parquet writes a file: give --out FILE")
-    import tempfile
-
+        raise ReportError("--format parquet writes a file: give --out FILE")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"rows.{fmt}")
         write_rows(rows, path, fmt)
@@ -546,8 +548,6 @@ def _write_rows(args: argparse.Namespace, rows: Any) -> None:
 def render_rows(table: Any, width: int | None = None) -> str:
     """An Arrow table for a terminal: as many columns as fit ``width`` (the terminal's), the rest
     named below."""
-    import shutil
-
     width = width or shutil.get_terminal_size((80, 24)).columns
     names = list(table.column_names)
     if "username" in names:  # the name says who; the ids stay in the other formats
@@ -572,15 +572,10 @@ def render_rows(table: Any, width: int | None = None) -> str:
 
 
 def _is_number(value: object) -> bool:
-    from decimal import Decimal
-
     return value is None or (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool))
 
 
 def _cell(value: object) -> str:
-    from datetime import datetime
-    from decimal import Decimal
-
     if value is None:
         return ""
     if isinstance(value, Decimal):

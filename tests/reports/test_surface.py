@@ -121,7 +121,9 @@ def test_reports_round_trip_through_every_export_format(store: Store, tmp_path: 
     if suffix == ".parquet":
         back = pq.read_table(path).to_pylist()
     elif suffix == ".csv":
-        types = pa_csv.ConvertOptions(column_types=report.to_arrow().schema)
+        # NULL is written as nothing and "" quoted, so both come back apart.
+        types = pa_csv.ConvertOptions(column_types=report.to_arrow().schema, strings_can_be_null=True,
+                                      quoted_strings_can_be_null=False)
         back = pa_csv.read_csv(path, convert_options=types).to_pylist()
     else:
         back = [json.loads(line, parse_float=Decimal) for line in path.read_text().splitlines()]
@@ -147,8 +149,11 @@ def test_command_line_sql_and_reports(db: Path, tmp_path: Path, capsys: pytest.C
     assert pq.read_table(out_file).to_pylist()[0]["errors"] == 1
     assert main(["--db", str(db), "report", "cost", "--by", "model", "--format", "json"]) == 0
     costs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {c["model"] for c in costs} == {"claude-opus-4-5", "gpt-5"}
-    assert all(c["priced_by"].startswith("genai-prices") for c in costs)
+    by_model = {c["model"]: c for c in costs}
+    assert by_model["claude-opus-4-5"]["priced_by"].startswith("genai-prices")
+    assert by_model["claude-opus-4-5"]["cost_usd"] > 0
+    # gpt-5 under the provider "anthropic" has no price: unpriced, not $0.
+    assert (by_model["gpt-5"]["cost_usd"], by_model["gpt-5"]["unpriced_tokens"]) == (None, 30)
     assert main(["--db", str(db), "interceptions", "--format", "jsonl"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["id"] for r in rows] == [str(uid(2)), str(uid(1))] and rows[0]["metadata"] == {}

@@ -126,6 +126,7 @@ def _expected(facts: list[dict[str, Any]], by: tuple[str, ...], bucket: str | No
             "cost_usd": None if any(sum(f["tokens"]) for f in members) else 0,
             "unpriced_tokens": sum(sum(f["tokens"]) for f in members),
             "unpriced_interceptions": sum(1 for f in members if sum(f["tokens"])),
+            "priced_by": None,
         })
     return result
 
