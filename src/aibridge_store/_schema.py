@@ -156,6 +156,10 @@ INTERCEPTIONS = Table(
     maintained=(LAST_PROMPT_AT,),
 )
 
+RECORDED_PRICES = ("input_price_micros", "output_price_micros", "cache_read_price_micros", "cache_write_price_micros")
+RECORDED_COST = (*RECORDED_PRICES, "cost_micros", "priced_model", "effective_group_id")
+"""The token usage columns in which newer Coder versions record how they priced it."""
+
 _ID = Column("id", Kind.UUID, required=True)
 _INTERCEPTION_ID = Column("interception_id", Kind.UUID, required=True)
 _RESPONSE_ID = Column("provider_response_id", Kind.TEXT, required=True, aliases=("msg_id",))
@@ -188,6 +192,12 @@ TOKEN_USAGES = _child_table(
         Column(
             "cache_write_input_tokens", Kind.COUNT, not_null=True, default=_cache_from_metadata("cache_creation_input")
         ),
+        # Newer Coder versions price usage themselves and record it per token usage (kept as
+        # given; the reports use cost_micros, in millionths of a USD, where it is set).
+        *(Column(name, Kind.COUNT) for name in RECORDED_PRICES),
+        Column("cost_micros", Kind.COUNT),
+        Column("priced_model", Kind.TEXT),
+        Column("effective_group_id", Kind.UUID),
     ),
 )
 
@@ -341,7 +351,7 @@ VIEWS: dict[str, str] = {
     ),
     "token_usages": (
         "SELECT " + _columns(*_CHILD_START, "input_tokens", "output_tokens", "cache_read_input_tokens",
-                             "cache_write_input_tokens", "metadata", "created_at")
+                             "cache_write_input_tokens", "metadata", "created_at", *RECORDED_COST)
         + f" FROM {ident(TOKEN_USAGES.name)}"
     ),
     "user_prompts": (
@@ -420,6 +430,12 @@ def upgrade_statements(version: int) -> list[str]:
             f"ALTER TABLE {ident(INTERCEPTIONS.name)} "
             f"ADD COLUMN IF NOT EXISTS {ident(ORIGIN)} BIGINT DEFAULT {FROM_TABLE}"
         )
+    if version < 3:
+        kinds = {c.name: c.kind for c in TOKEN_USAGES.columns}
+        statements += [
+            f"ALTER TABLE {ident(TOKEN_USAGES.name)} ADD COLUMN IF NOT EXISTS {ident(name)} {kinds[name].sql_type}"
+            for name in RECORDED_COST
+        ]
     return statements
 
 

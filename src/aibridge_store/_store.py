@@ -528,6 +528,7 @@ class Store:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         actor: Actor | None = None,
+        reprice: bool = False,
     ) -> Report:
         """Usage of the interceptions ``q`` selects (in flight too), started in ``[since, until)``,
         grouped by any of ``user``, ``model``, ``provider``, ``provider_name``, ``client``,
@@ -543,7 +544,7 @@ class Store:
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
             return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
-                                 book=self._prices)
+                                 book=self._prices, reprice=reprice)
 
     def load_prices(self, path: str | os.PathLike[str] | None) -> None:
         """Price with your own prices where they apply, genai-prices elsewhere: a TOML or JSON file
@@ -564,17 +565,22 @@ class Store:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         actor: Actor | None = None,
+        reprice: bool = False,
     ) -> Report:
         """What the interceptions ``q`` selects cost, grouped as :meth:`usage` groups: ``cost_usd``
         (exact decimals; None when nothing in the group has a price), the tokens and interceptions
-        without a price, the tokens priced, and ``priced_by`` (README, "Cost")."""
+        without a price, the tokens priced, and ``priced_by`` (README, "Cost").
+
+        A token usage is priced by the cost Coder recorded with it (``priced_by`` "coder"), else
+        by :meth:`load_prices`' file, else by genai-prices; ``reprice=True`` ignores what Coder
+        recorded, to compare."""
         # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
             return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
-                                book=self._prices)
+                                book=self._prices, reprice=reprice)
 
     def tools(
         self, q: str = "", *, by: str = "tool", since: datetime | str | None = None,
@@ -592,7 +598,7 @@ class Store:
 
     def top_sessions(
         self, q: str = "", *, limit: int | None = None, since: datetime | str | None = None,
-        until: datetime | str | None = None, actor: Actor | None = None,
+        until: datetime | str | None = None, actor: Actor | None = None, reprice: bool = False,
     ) -> Report:
         """The sessions of the interceptions ``q`` selects, most tokens first, with their usage."""
         # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
@@ -600,11 +606,12 @@ class Store:
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
-            return reports.sessions(con, q, window=window, actor=actor, limit=limit, book=self._prices)
+            return reports.sessions(con, q, window=window, actor=actor, limit=limit, book=self._prices,
+                                    reprice=reprice)
 
     def user_activity(
         self, q: str = "", *, tz: str = "UTC", since: datetime | str | None = None,
-        until: datetime | str | None = None, actor: Actor | None = None,
+        until: datetime | str | None = None, actor: Actor | None = None, reprice: bool = False,
     ) -> Report:
         """Per user: first and last seen, active days (in ``tz``), and their usage."""
         # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
@@ -612,4 +619,4 @@ class Store:
 
         window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
         with self._reading() as con:
-            return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices)
+            return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices, reprice=reprice)

@@ -265,6 +265,10 @@ def _parser() -> argparse.ArgumentParser:
         help="your own prices (TOML or JSON) before genai-prices', for the reports' cost",
     )
     parser.add_argument(
+        "--reprice", action="store_true",
+        help="price every token usage from genai-prices (and --prices), ignoring the cost Coder recorded",
+    )
+    parser.add_argument(
         "--role", choices=("member", "auditor", "owner"), default="member",
         help="with --as: a member reads only their own rows (default); auditors and owners read all",
     )
@@ -509,16 +513,17 @@ def _report(args: argparse.Namespace) -> int:
         store.load_prices(args.prices)
         actor = _actor(store, args)
         window = {"since": args.since, "until": args.until, "actor": actor}
+        priced = {"reprice": args.reprice}
         if args.report in ("usage", "cost"):
             by = tuple(b.strip() for b in args.by.split(",") if b.strip())
             read = store.usage if args.report == "usage" else store.cost
-            report = read(args.query, by=by, bucket=args.bucket, tz=args.tz, **window)
+            report = read(args.query, by=by, bucket=args.bucket, tz=args.tz, **window, **priced)
         elif args.report == "tools":
             report = store.tools(args.query, by=args.by, **window)
         elif args.report == "sessions":
-            report = store.top_sessions(args.query, limit=args.limit, **window)
+            report = store.top_sessions(args.query, limit=args.limit, **window, **priced)
         else:
-            report = store.user_activity(args.query, tz=args.tz, **window)
+            report = store.user_activity(args.query, tz=args.tz, **window, **priced)
     if args.out or args.format not in (None, "table"):
         _write_rows(args, report.to_arrow())
     else:

@@ -140,3 +140,32 @@ def test_a_bad_price_file_is_our_error_naming_the_entry(tmp_path: Any, text: str
     book.write_text(text)
     with Store.open() as store, pytest.raises(ReportError, match=message):
         store.load_prices(book)
+
+
+def test_the_cost_coder_recorded_comes_first_and_reprice_ignores_it(tmp_path: Any) -> None:
+    from tests.helpers.rows import TOKEN_COLUMNS, export_dir, write_csv
+
+    at = datetime(2026, 2, 10, tzinfo=UTC)
+    rows = [interception(n, model="claude-sonnet-4-6", started_at=at.isoformat(),
+                         ended_at=(at + timedelta(seconds=1)).isoformat()) for n in (1, 2)]
+    tokens = [token(n, n, input_tokens=1000, output_tokens=10, cache_read_input_tokens=0,
+                    cache_write_input_tokens=0, created_at=at.isoformat(), metadata="{}") for n in (1, 2)]
+    folder = export_dir(tmp_path / "x", rows)
+    recorded = {"input_price_micros": 3, "output_price_micros": 15, "cache_read_price_micros": None,
+                "cache_write_price_micros": None, "cost_micros": 1234, "priced_model": "claude-sonnet-4-6",
+                "effective_group_id": str(uid(77))}
+    tokens[0].update(recorded)
+    tokens[1].update(dict.fromkeys(recorded))
+    write_csv(folder / "aibridge_token_usages.csv", [*TOKEN_COLUMNS, *recorded], tokens)
+    with Store.open() as store:
+        summary = store.import_path(folder)
+        assert not summary.ignored_columns
+        kept = store.sql("SELECT cost_micros, priced_model, effective_group_id FROM token_usages ORDER BY id").fetchall()
+        assert [(r[0], r[1], str(r[2]) if r[2] else None) for r in kept] == [
+            (1234, "claude-sonnet-4-6", str(uid(77))), (None, None, None)]
+        by_session = {r["session_id"]: r for r in store.usage(by=["session"]).to_pylist()}
+        repriced = {r["session_id"]: r for r in store.usage(by=["session"], reprice=True).to_pylist()}
+    genai = _expected("anthropic", "claude-sonnet-4-6", [(1000, 10, 0, 0, at)])[0]
+    assert (by_session[str(uid(1))]["cost_usd"], by_session[str(uid(1))]["priced_by"]) == (Decimal("0.001234"), "coder")
+    assert by_session[str(uid(2))]["cost_usd"] == genai
+    assert repriced[str(uid(1))]["cost_usd"] == genai and repriced[str(uid(1))]["priced_by"].startswith("genai")

@@ -76,10 +76,18 @@ def moment(value: datetime | str | None, name: str, now: datetime | None = None)
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=parsed.micros)
 
 
-class Selection:
-    """The interceptions a report covers, as SQL over ``i``, and the parameters it binds."""
+RECORDED_SOURCE = "coder"
+"""``priced_by`` for the cost Coder recorded with a token usage."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, q: str, window: Window, actor: Actor | None) -> None:
+
+class Selection:
+    """The interceptions a report covers, as SQL over ``i``, and the parameters it binds.
+    ``reprice`` prices every token usage from the price sources, ignoring what Coder recorded."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, q: str, window: Window, actor: Actor | None, reprice: bool = False
+    ) -> None:
+        self.reprice = reprice
         self.compiler = Compiler(table_alias="i")
         filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH)
         where = self.compiler.compile(filters)
@@ -133,6 +141,13 @@ class Selection:
         child = f'c."interception_id" = i."id" AND c.{ident(PARENT_TIME)} = i."started_at"'
         total_input = 'c."input_tokens" + c."cache_read_input_tokens" + c."cache_write_input_tokens"'
         all_tokens = f'{total_input} + c."output_tokens"'
+        priced = ('(p.base + c."input_tokens" * p.input + c."output_tokens" * p.output '
+                  '+ c."cache_read_input_tokens" * p.cache_read + c."cache_write_input_tokens" * p.cache_write)')
+        cost, source = priced, "p.source"
+        if not self.reprice:  # what Coder recorded comes first
+            recorded = 'CAST(c."cost_micros" * 0.000001 AS DECIMAL(38, 18))'  # exact: a multiplication
+            cost = f'CASE WHEN c."cost_micros" IS NOT NULL THEN {recorded} ELSE {priced} END'
+            source = f"""CASE WHEN c."cost_micros" IS NOT NULL THEN '{RECORDED_SOURCE}' ELSE p.source END"""
         return f"""{self.selected()},
         prices AS (
             SELECT p.provider, p.provider_name, p.model, p.since, p.before, p.above, p.up_to, p.source,
@@ -153,14 +168,12 @@ class Selection:
             SELECT {head}sum(c."input_tokens") AS input_tokens, sum(c."output_tokens") AS output_tokens,
                    sum(c."cache_read_input_tokens") AS cache_read_input_tokens,
                    sum(c."cache_write_input_tokens") AS cache_write_input_tokens,
-                   sum(p.base + c."input_tokens" * p.input + c."output_tokens" * p.output
-                       + c."cache_read_input_tokens" * p.cache_read + c."cache_write_input_tokens" * p.cache_write)
-                       AS cost,
-                   count(p.base) AS priced_usages,
-                   sum({all_tokens}) FILTER (WHERE p.base IS NULL) AS unpriced_tokens,
-                   count(DISTINCT c."interception_id") FILTER (WHERE p.base IS NULL AND {all_tokens} > 0)
+                   sum({cost}) AS cost,
+                   count({cost}) AS priced_usages,
+                   sum({all_tokens}) FILTER (WHERE {cost} IS NULL) AS unpriced_tokens,
+                   count(DISTINCT c."interception_id") FILTER (WHERE {cost} IS NULL AND {all_tokens} > 0)
                        AS unpriced_interceptions,
-                   string_agg(DISTINCT p.source, ', ' ORDER BY p.source) AS priced_by
+                   string_agg(DISTINCT {source}, ', ' ORDER BY {source}) AS priced_by
             FROM {ident(TOKEN_USAGES.name)} AS c JOIN sel AS i ON {child}
             LEFT JOIN prices AS p ON p.provider = i."provider" AND p.provider_name = i."provider_name"
                  AND p.model = i."model"
@@ -226,13 +239,13 @@ def check_zone(con: duckdb.DuckDBPyConnection, tz: str) -> None:
 
 def usage(
     con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
-    actor: Actor | None, book: PriceBook | None = None,
+    actor: Actor | None, book: PriceBook | None = None, reprice: bool = False,
 ) -> Report:
     unknown = [b for b in by if b not in GROUPS]
     if unknown:
         raise ReportError(f"cannot group by {unknown[0]!r}; expected any of {', '.join(GROUPS)}")
     check_zone(con, tz)
-    selection = Selection(con, q, window, actor)
+    selection = Selection(con, q, window, actor, reprice)
     selection.price(con, book)
     keys: list[tuple[str, str]] = []  # (sql, output name)
     if bucket is not None:
@@ -282,10 +295,10 @@ def tools(
 
 def sessions(
     con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None, limit: int | None,
-    book: PriceBook | None = None,
+    book: PriceBook | None = None, reprice: bool = False,
 ) -> Report:
     """The selection's sessions with their figures, most tokens first (input, output and cache)."""
-    selection = Selection(con, q, window, actor)
+    selection = Selection(con, q, window, actor, reprice)
     selection.price(con, book)
     cap = f"LIMIT {selection.param(limit)}" if limit is not None else ""
     keys = [('i."session_id"', "session_id"), ('i."initiator_id"', "user_id")]
@@ -306,11 +319,11 @@ def sessions(
 
 def users(
     con: duckdb.DuckDBPyConnection, q: str, *, tz: str, window: Window, actor: Actor | None,
-    book: PriceBook | None = None,
+    book: PriceBook | None = None, reprice: bool = False,
 ) -> Report:
     """Per user: when first and last seen, on how many days (in ``tz``), and what they used."""
     check_zone(con, tz)
-    selection = Selection(con, q, window, actor)
+    selection = Selection(con, q, window, actor, reprice)
     selection.price(con, book)
     zone = selection.param(tz)
     extra = (', min(i."started_at") AS first_seen, max(i."started_at") AS last_seen, '
@@ -332,10 +345,10 @@ COST_COLUMNS = ("cost_usd", "unpriced_tokens", "unpriced_interceptions", "interc
 
 def cost(
     con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
-    actor: Actor | None, book: PriceBook | None = None,
+    actor: Actor | None, book: PriceBook | None = None, reprice: bool = False,
 ) -> Report:
     """The usage report's cost figures (and the tokens they price), with the source of the prices."""
-    table = usage(con, q, by=by, bucket=bucket, tz=tz, window=window, actor=actor, book=book).table
+    table = usage(con, q, by=by, bucket=bucket, tz=tz, window=window, actor=actor, book=book, reprice=reprice).table
     keys = [n for n in table.column_names if n not in _FIGURES]
     return Report("cost", table.select([*keys, *COST_COLUMNS]))
 
