@@ -1,5 +1,5 @@
 """Usage reports: what the interceptions a search query selects used, grouped any way (README,
-"Usage reports").
+"Analytics").
 
 Every report starts from the same selection: the interceptions the query (Coder's search
 language, with the actor's scope) selects, in flight or ended, that started in ``[since, until)``.
