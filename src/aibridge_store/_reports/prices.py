@@ -75,7 +75,7 @@ def _thresholds(price: ModelPrice) -> list[int]:
 
 
 def _lines(provider: str, model: str, since: date | None, before: date | None, price: ModelPrice) -> list[PriceLine]:
-    """The lines of one period's price (``provider_name`` left empty: any deployment)."""
+    """The lines of one period's price (:func:`price_lines` fills in the provider name)."""
     bounds = _thresholds(price)
     intervals = list(zip([-1, *bounds], [*bounds, None], strict=True))
     lines = []
