@@ -134,9 +134,11 @@ def test_reports_round_trip_through_every_export_format(store: Store, tmp_path: 
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_an_unknown_export_format_is_our_error(store: Store, tmp_path: Path) -> None:
+def test_an_unknown_export_format_or_a_missing_folder_is_our_error(store: Store, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="cannot tell the format"):
         store.usage().write(tmp_path / "usage.xlsx")
+    with pytest.raises(ReportError, match="cannot write .*No such file or directory"):
+        store.usage().write(tmp_path / "nowhere" / "usage.csv")
 
 
 def test_command_line_sql_and_reports(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,6 +79,8 @@ def write_batches(
                     for row in batch.to_pylist():
                         out.write(_json_line(row))
         os.replace(partial, target)
+    except OSError as e:
+        raise ReportError(f"cannot write {os.fspath(path)!r}: {e.strerror or e}") from e
     finally:
         partial.unlink(missing_ok=True)
 
