@@ -37,7 +37,7 @@ from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 if TYPE_CHECKING:
     from ._load import Importer, ImportSummary, ProgressCallback
-    from ._reports import Report
+    from ._reports import Report, Window
     from ._reports.pricebook import PriceBook
 
 ROW_GROUP_SIZE = 8192
@@ -538,13 +538,24 @@ class Store:
         cache-write tokens, prompts, tool calls (and injected ones), tool errors, the duration
         percentiles (p50, p90, p95, p99, in seconds, over ended interceptions) and the cost (see
         :meth:`cost`). README, "Analytics", says what each figure counts."""
-        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
-        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
-        with self._reading() as con:
+        with self._reporting(since, until) as (con, window):
             return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
                                  book=self._prices, reprice=reprice)
+
+    @contextmanager
+    def _reporting(
+        self, since: datetime | str | None, until: datetime | str | None
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, Window]]:
+        """A read snapshot for a report, and the start times it covers. Reports use Arrow, which
+        loads on the first one (each report method imports ``_reports`` there): a program that
+        only pages never pays for it."""
+        from ._reports import Window, moment
+
+        window = Window(moment(since, "since"), moment(until, "until"))
+        with self._reading() as con:
+            yield con, window
 
     def load_prices(self, path: str | os.PathLike[str] | None) -> None:
         """Price with your own prices where they apply, genai-prices elsewhere: a TOML or JSON file
@@ -574,11 +585,9 @@ class Store:
         A token usage is priced by the cost Coder recorded with it (``priced_by`` "coder"), else
         by :meth:`load_prices`' file, else by genai-prices; ``reprice=True`` ignores what Coder
         recorded, to compare."""
-        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
-        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
-        with self._reading() as con:
+        with self._reporting(since, until) as (con, window):
             return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
                                 book=self._prices, reprice=reprice)
 
@@ -589,11 +598,9 @@ class Store:
         """Tool calls of the interceptions ``q`` selects, per tool (``by="tool"``) or per MCP
         server (``by="server"``), most called first: calls, injected calls, errors, error rate,
         interceptions and users."""
-        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
-        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
-        with self._reading() as con:
+        with self._reporting(since, until) as (con, window):
             return reports.tools(con, q, by=by, window=window, actor=actor)
 
     def top_sessions(
@@ -601,11 +608,9 @@ class Store:
         until: datetime | str | None = None, actor: Actor | None = None, reprice: bool = False,
     ) -> Report:
         """The sessions of the interceptions ``q`` selects, most tokens first, with their usage."""
-        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
-        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
-        with self._reading() as con:
+        with self._reporting(since, until) as (con, window):
             return reports.sessions(con, q, window=window, actor=actor, limit=limit, book=self._prices,
                                     reprice=reprice)
 
@@ -614,9 +619,7 @@ class Store:
         until: datetime | str | None = None, actor: Actor | None = None, reprice: bool = False,
     ) -> Report:
         """Per user: first and last seen, active days (in ``tz``), and their usage."""
-        # Reports use Arrow, which loads on the first one: a program that only pages never pays for it.
         from . import _reports as reports
 
-        window = reports.Window(reports.moment(since, "since"), reports.moment(until, "until"))
-        with self._reading() as con:
+        with self._reporting(since, until) as (con, window):
             return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices, reprice=reprice)

@@ -83,14 +83,18 @@ def bind_scope(actor: Actor) -> And:
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
+def _checked(cursor: duckdb.DuckDBPyConnection, row: type[Any], *more: str) -> list[tuple[Any, ...]]:
+    """All rows of an executed query whose columns are ``row``'s fields (a NamedTuple), then ``more``."""
+    names = tuple(d[0] for d in cursor.description or ())
+    fields = (*getattr(row, "_fields", ()), *more)
+    if names != fields:
+        raise AssertionError(f"{row.__name__}: the query selects {names}, expected {fields}")
+    return cursor.fetchall()
+
+
 def fetch_named(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], row: type[Row]) -> list[Row]:
     """The rows of ``sql`` as ``row`` NamedTuples; the SELECT's column names must be the fields'."""
-    cursor = con.execute(sql, params)
-    names = tuple(d[0] for d in cursor.description or ())
-    fields = getattr(row, "_fields", None)  # a NamedTuple's field names
-    if names != fields:
-        raise AssertionError(f"{row.__name__}: the query selects {names}, the row has {fields}")
-    return [row(*values) for values in cursor.fetchall()]
+    return [row(*values) for values in _checked(con.execute(sql, params), row)]
 
 
 def fetch_counted(
@@ -98,12 +102,7 @@ def fetch_counted(
 ) -> tuple[list[Row], int | None]:
     """Like :func:`fetch_named` for a SELECT with one more column, ``total``, the same count on
     every row: the rows and that count (None when there are no rows)."""
-    cursor = con.execute(sql, params)
-    names = tuple(d[0] for d in cursor.description or ())
-    fields = (*getattr(row, "_fields", ()), "total")
-    if names != fields:
-        raise AssertionError(f"{row.__name__}: the query selects {names}, expected {fields}")
-    found = cursor.fetchall()
+    found = _checked(con.execute(sql, params), row, "total")
     return [row(*values[:-1]) for values in found], (int(found[0][-1]) if found else None)
 
 

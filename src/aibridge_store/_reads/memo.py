@@ -3,9 +3,10 @@
 
 A page's total count does not change while the store does not, so a walk through the pages of one
 query counts once; the bound filters of a query, the position of the row a cursor names and the
-JSON of each initiator, likewise. The :class:`~aibridge_store.Store` starts a new generation whenever anything may have
-written: every import and retention run, every :meth:`~aibridge_store.Store.transaction`, every
-use of the raw connection. Reads inside a transaction neither use nor fill the memo.
+JSON of each initiator, likewise. The :class:`~aibridge_store.Store` makes it forget whenever
+anything may have written: every import and retention run, every
+:meth:`~aibridge_store.Store.transaction`, every use of the raw connection. Reads inside a
+transaction neither use nor fill the memo.
 """
 
 from __future__ import annotations
@@ -20,20 +21,18 @@ _MAX_ENTRIES = 4096
 
 
 class ReadMemo:
-    """Values computed by reads, valid for one generation of the store."""
+    """Values computed by reads, valid until :meth:`changed`."""
 
     def __init__(self, *, counts_table: bool) -> None:
         self.counts_table = counts_table
         """Whether counts may be read from the interception counts table: it exists (a store of
         schema version 2 opened read-only has none) and no write bypassed the import pipeline
         that keeps it exact since it was last computed."""
-        self.generation = 0
         self._kinds: dict[str, dict[Hashable, object]] = {}
 
     def changed(self, *, counts_exact: bool | None = None) -> None:
         """The store may have changed: forget everything. ``counts_exact`` says whether the
         counts table is exact now (False after raw SQL, True after an import recomputed it)."""
-        self.generation += 1
         self._kinds.clear()
         if counts_exact is not None:
             self.counts_table = counts_exact
