@@ -1,5 +1,5 @@
-"""The derived data (session rollup, catalog, interception counts, child start times, last prompt
-times) always equals a from-scratch computation, whatever sequence of imports built the store."""
+"""The derived data (session rollup, catalog, interception counts and totals, child start times,
+last prompt times) always equals a from-scratch computation, whatever sequence of imports built the store."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from aibridge_store import ImportDataError, Store
-from tests.helpers.rollup import expected_rollup, stored_rollup
-from tests.helpers.rows import USER_A, USER_B, interception, prompt, token, ts, uid
+from tests.helpers.rollup import expected_rollup, expected_totals, stored_rollup, stored_totals
+from tests.helpers.rows import USER_A, USER_B, interception, prompt, token, tool, ts, uid
 
 
 def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -50,10 +50,25 @@ class ImportSequence(RuleBasedStateMachine):
                            thread_root_id=str(uid(root)) if root and root != n else None)
         self.store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([row]))
 
-    @rule(n=st.integers(1, 30), of=st.integers(1, 12), tokens=st.integers(0, 50), seconds=st.integers(0, 40))
-    def import_token(self, n: int, of: int, tokens: int, seconds: int) -> None:
-        row = token(n, of, input_tokens=tokens, created_at=ts(seconds))
-        self.store.import_arrow("aibridge_token_usages", pa.Table.from_pylist([row]))
+    @rule(n=st.integers(1, 30), of=st.integers(1, 12), tokens=st.integers(0, 50), seconds=st.integers(0, 40),
+          recorded=st.one_of(st.none(), st.integers(0, 99)), hours=st.sampled_from([0, 0, 30]))
+    def import_token(self, n: int, of: int, tokens: int, seconds: int, recorded: int | None, hours: int) -> None:
+        row = token(n, of, input_tokens=tokens, created_at=ts(seconds + hours * 3600), cost_micros=recorded)
+        table = pa.Table.from_pylist([row])
+        table = table.set_column(table.schema.get_field_index("cost_micros"), "cost_micros",
+                                 pa.array([recorded], pa.int64()))
+        self.store.import_arrow("aibridge_token_usages", table)
+
+    @rule(n=st.integers(1, 30), of=st.integers(1, 12), injected=st.booleans(),
+          error=st.sampled_from([None, "", "boom"]))
+    def import_tool(self, n: int, of: int, injected: bool, error: str | None) -> None:
+        row = tool(n, of, injected="t" if injected else "f", invocation_error=error)
+        self.store.import_arrow("aibridge_tool_usages", pa.Table.from_pylist([row]))
+
+    @rule(of=st.integers(1, 12), text=st.sampled_from(["hmm", "so"]))
+    def import_thought(self, of: int, text: str) -> None:
+        row = {"interception_id": str(uid(of)), "content": text, "metadata": "{}", "created_at": ts(5)}
+        self.store.import_arrow("aibridge_model_thoughts", pa.Table.from_pylist([row]))
 
     @rule(n=st.integers(1, 30), of=st.integers(1, 12), text=st.sampled_from(["", "hi", "again"]),
           seconds=st.integers(0, 40))
@@ -71,11 +86,16 @@ class ImportSequence(RuleBasedStateMachine):
     def _derived(self) -> list[list[str]]:
         con = self.store.connection
         return [_sorted(con.execute("SELECT * FROM aibridge_session_rollup").fetchall()),
-                _sorted(con.execute("SELECT * FROM aibridge_catalog").fetchall())]
+                _sorted(con.execute("SELECT * FROM aibridge_catalog").fetchall()),
+                _sorted(con.execute("SELECT * FROM aibridge_interception_totals").fetchall())]
 
     @invariant()
     def rollup_equals_an_independent_computation(self) -> None:
         assert stored_rollup(self.store) == expected_rollup(self.store)
+
+    @invariant()
+    def totals_equal_an_independent_computation(self) -> None:
+        assert stored_totals(self.store) == expected_totals(self.store)
 
     @invariant()
     def catalog_equals_a_rebuild(self) -> None:

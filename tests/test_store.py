@@ -9,7 +9,7 @@ import pytest
 
 from aibridge_store import ImportDataError, SchemaVersionError, StorageError, Store
 from aibridge_store._schema import SCHEMA_VERSION, TABLES
-from tests.helpers.rows import export_dir, interception, uid
+from tests.helpers.rows import export_dir, interception, token, tool, uid
 
 
 def test_file_store_keeps_data_across_opens(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     con.execute("UPDATE aibridge_store_meta SET value = '1' WHERE key = 'schema_version'")
     con.close()
     with Store.open(db) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         assert store.connection.execute("SELECT record_origin FROM aibridge_interceptions").fetchall() == [(2,)]
         assert store.list_interceptions().count == 1
         store.import_path(export_dir(tmp_path / "y", [interception(2)]))
@@ -69,8 +69,32 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
 def _as_version_2(db: Path) -> None:
     con = duckdb.connect(str(db))
     con.execute("DROP TABLE aibridge_interception_counts")
+    con.execute("DROP TABLE aibridge_interception_totals")
     con.execute("UPDATE aibridge_store_meta SET value = '2' WHERE key = 'schema_version'")
     con.close()
+
+
+def test_a_version_3_store_reports_read_only_and_gains_its_totals(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    rows = [interception(1), interception(2, provider="openai"), interception(3, ended_at=None)]
+    folder = export_dir(tmp_path / "x", rows, tokens=[token(1, 1), token(2, 1), token(3, 3)], tools=[tool(1, 2)])
+    with Store.open(db) as store:
+        store.import_path(folder)
+        expected = store.usage(by=["provider"]).to_pylist()
+        totals = sorted(store.connection.execute("SELECT * FROM aibridge_interception_totals").fetchall(), key=repr)
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE aibridge_interception_totals")
+    con.execute("UPDATE aibridge_store_meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    with Store.open(db, read_only=True) as store:  # not upgraded: the totals are computed per report
+        assert store.schema_version == 3
+        assert store.usage(by=["provider"]).to_pylist() == expected
+        assert [r["calls"] for r in store.tools().to_pylist()] == [1]
+    with Store.open(db) as store:
+        assert store.schema_version == 4
+        assert sorted(store.connection.execute("SELECT * FROM aibridge_interception_totals").fetchall(),
+                      key=repr) == totals
+        assert store.usage(by=["provider"]).to_pylist() == expected
 
 
 def test_a_version_2_store_gains_its_interception_counts(tmp_path: Path) -> None:
@@ -83,7 +107,7 @@ def test_a_version_2_store_gains_its_interception_counts(tmp_path: Path) -> None
         assert store.schema_version == 2
         assert [store.list_interceptions(q).count for q in ("", "provider:openai")] == [2, 1]
     with Store.open(db) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == 4
         counts = store.connection.execute(
             "SELECT provider, interceptions FROM aibridge_interception_counts ORDER BY provider").fetchall()
         assert counts == [("anthropic", 1), ("openai", 1)]

@@ -11,7 +11,7 @@ from enum import Enum
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
 """How a live Coder database is named where a path could be given (imports read it directly)."""
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 META_TABLE = "aibridge_store_meta"
 PARENT_TIME = "interception_started_at"
 """Kept on child rows: their interception's ``started_at`` (NULL while it is unknown)."""
@@ -287,6 +287,44 @@ INTERCEPTION_COUNTS = "aibridge_interception_counts"
 the interception count of any query without a time bound is a sum over its few thousand rows
 (docs/decisions.md, "Remembered counts"). Rebuilt by every import and every retention run."""
 COUNTED_COLUMNS = ("initiator_id", "provider", "provider_name", "model", "client")
+INTERCEPTION_TOTALS = "aibridge_interception_totals"
+"""One row per stored interception (ended or in flight): its columns that searches filter on and
+what its child rows add up to, so that a report scans one table instead of joining four
+(README, "Analytics"). Rebuilt, in every import and retention run, for each interception the run
+touched; :func:`totals_sql` computes it."""
+TOTALS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "UUID NOT NULL"),
+    ("initiator_id", "UUID NOT NULL"),
+    ("provider", "VARCHAR NOT NULL"),
+    ("provider_name", "VARCHAR NOT NULL"),
+    ("model", "VARCHAR NOT NULL"),
+    ("client", "VARCHAR"),
+    ("session_id", "VARCHAR NOT NULL"),
+    ("started_at", "TIMESTAMPTZ NOT NULL"),
+    ("ended_at", "TIMESTAMPTZ"),
+    ("token_usages", "BIGINT NOT NULL"),
+    ("input_tokens", "BIGINT NOT NULL"),
+    ("output_tokens", "BIGINT NOT NULL"),
+    ("cache_read_input_tokens", "BIGINT NOT NULL"),
+    ("cache_write_input_tokens", "BIGINT NOT NULL"),
+    ("recorded_usages", "BIGINT NOT NULL"),
+    ("recorded_cost_micros", "BIGINT NOT NULL"),
+    ("first_usage_day", "DATE"),
+    ("last_usage_day", "DATE"),
+    ("least_usage_input", "BIGINT"),
+    ("most_usage_input", "BIGINT"),
+    ("prompts", "BIGINT NOT NULL"),
+    ("tool_calls", "BIGINT NOT NULL"),
+    ("injected_tool_calls", "BIGINT NOT NULL"),
+    ("tool_errors", "BIGINT NOT NULL"),
+    ("thoughts", "BIGINT NOT NULL"),
+)
+"""The totals' columns. A token usage's day is the UTC date of its ``created_at`` (the day whose
+prices apply to it); its input is its input, cache-read and cache-write tokens together (what
+tiered prices are chosen by). The first and last day and the least and most input of an
+interception's token usages tell a report whether one price line covers all of them."""
+TOTALS_FILTERED = frozenset(name for name, _ in TOTALS_COLUMNS[:9])
+"""The interception columns the totals copy: a search that reads only these runs on the totals."""
 """The interception columns the counts are grouped by, as the search registry names them."""
 CATALOG = "aibridge_catalog"
 """Distinct (kind, value, initiator) of ended interceptions: kind 'model' or 'client' (the
@@ -322,6 +360,8 @@ DERIVED_DDL = (
 )""",
     f'CREATE TABLE IF NOT EXISTS "{INTERCEPTION_COUNTS}" ("initiator_id" UUID NOT NULL, "provider" VARCHAR NOT NULL, '
     '"provider_name" VARCHAR NOT NULL, "model" VARCHAR NOT NULL, "client" VARCHAR, "interceptions" BIGINT NOT NULL)',
+    f'CREATE TABLE IF NOT EXISTS "{INTERCEPTION_TOTALS}" ('
+    + ", ".join(f'"{name}" {kind}' for name, kind in TOTALS_COLUMNS) + ")",
     f'CREATE TABLE IF NOT EXISTS "{CATALOG}" ("kind" VARCHAR NOT NULL, "value" VARCHAR NOT NULL, '
     '"initiator_id" UUID NOT NULL)',
     f'CREATE TABLE IF NOT EXISTS "{IMPORT_SOURCES}" ("source" VARCHAR NOT NULL, "table_name" VARCHAR NOT NULL, '
@@ -417,6 +457,56 @@ def fill_counts_statements() -> list[str]:
     ]
 
 
+def totals_sql(scope: str | None = None) -> str:
+    """The rows of :data:`INTERCEPTION_TOTALS` (columns in order) of the interceptions whose ids
+    the table ``scope`` holds, or of every interception."""
+    of_scope = f'i."id" IN (SELECT "id" FROM {scope})' if scope else "TRUE"
+    children = f'"interception_id" IN (SELECT "id" FROM {scope})' if scope else f"{ident(PARENT_TIME)} IS NOT NULL"
+    day = "CAST(timezone('UTC', \"created_at\") AS DATE)"
+    usage_input = '"input_tokens" + "cache_read_input_tokens" + "cache_write_input_tokens"'
+    values = [f"i.{ident(name)}" for name, _ in TOTALS_COLUMNS[:9]] + [
+        "COALESCE(t.n, 0)", "COALESCE(t.i, 0)", "COALESCE(t.o, 0)", "COALESCE(t.r, 0)", "COALESCE(t.w, 0)",
+        "COALESCE(t.recorded, 0)", "COALESCE(t.recorded_cost, 0)", "t.first_day", "t.last_day", "t.least", "t.most",
+        "COALESCE(p.n, 0)", "COALESCE(u.n, 0)", "COALESCE(u.injected, 0)", "COALESCE(u.errors, 0)", "COALESCE(m.n, 0)",
+    ]
+    columns = ", ".join(
+        f"CAST({value} AS {kind.removesuffix(' NOT NULL')}) AS {ident(name)}"
+        for value, (name, kind) in zip(values, TOTALS_COLUMNS, strict=True)
+    )
+    return f"""
+WITH t AS (
+    SELECT "interception_id" AS "id", count(*) AS n, sum("input_tokens") AS i, sum("output_tokens") AS o,
+           sum("cache_read_input_tokens") AS r, sum("cache_write_input_tokens") AS w,
+           count("cost_micros") AS recorded, sum("cost_micros") AS recorded_cost,
+           min({day}) AS first_day, max({day}) AS last_day, min({usage_input}) AS least, max({usage_input}) AS most
+    FROM {ident(TOKEN_USAGES.name)} WHERE {children} GROUP BY ALL
+),
+p AS (SELECT "interception_id" AS "id", count(*) AS n FROM {ident(USER_PROMPTS.name)} WHERE {children} GROUP BY ALL),
+u AS (
+    SELECT "interception_id" AS "id", count(*) AS n, count(*) FILTER (WHERE "injected") AS injected,
+           count(*) FILTER (WHERE COALESCE("invocation_error", '') <> '') AS errors
+    FROM {ident(TOOL_USAGES.name)} WHERE {children} GROUP BY ALL
+),
+m AS (SELECT "interception_id" AS "id", count(*) AS n FROM {ident(MODEL_THOUGHTS.name)} WHERE {children} GROUP BY ALL)
+SELECT {columns}
+FROM {ident(INTERCEPTIONS.name)} AS i
+LEFT JOIN t USING ("id") LEFT JOIN p USING ("id") LEFT JOIN u USING ("id") LEFT JOIN m USING ("id")
+WHERE {of_scope}
+ORDER BY i."started_at" DESC, i."id" DESC
+"""
+
+
+def fill_totals_statements(scope: str | None = None) -> list[str]:
+    """Replace the totals of the interceptions in ``scope`` (of all, when None) by a fresh
+    computation."""
+    columns = ", ".join(ident(name) for name, _ in TOTALS_COLUMNS)
+    where = f' WHERE "id" IN (SELECT "id" FROM {scope})' if scope else ""
+    return [
+        f"DELETE FROM {ident(INTERCEPTION_TOTALS)}{where}",
+        f"INSERT INTO {ident(INTERCEPTION_TOTALS)} ({columns}) {totals_sql(scope)}",
+    ]
+
+
 def upgrade_statements(version: int) -> list[str]:
     """What brings a store written at schema ``version`` up to :data:`SCHEMA_VERSION` (the
     new tables come from :func:`ddl_statements`; :func:`fill_statements` fills them)."""
@@ -442,4 +532,5 @@ def upgrade_statements(version: int) -> list[str]:
 def fill_statements(version: int) -> list[str]:
     """What fills, after :func:`ddl_statements`, the derived tables that a store written at
     schema ``version`` lacks."""
-    return fill_counts_statements() if version < 3 else []
+    statements = fill_counts_statements() if version < 3 else []
+    return statements + (fill_totals_statements() if version < 4 else [])

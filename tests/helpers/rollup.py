@@ -82,3 +82,42 @@ def stored_rollup(store: Store) -> list[tuple[Any, ...]]:
         (*row[:index], None if row[index] is None else json.loads(row[index]), *row[index + 1:]) for row in rows
     ]
     return sorted(shaped, key=repr)
+
+
+def expected_totals(store: Store) -> list[tuple[Any, ...]]:
+    """The interception totals computed in plain Python from the base tables, sorted, in the
+    order of the totals table's columns."""
+    from datetime import UTC
+
+    children: dict[str, dict[Any, list[dict[str, Any]]]] = {}
+    for table in ("token_usages", "user_prompts", "tool_usages", "model_thoughts"):
+        grouped: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        for row in _rows(store, f"SELECT * FROM aibridge_{table}"):
+            grouped[row["interception_id"]].append(row)
+        children[table] = grouped
+    result = []
+    for i in _rows(store, "SELECT id, initiator_id, provider, provider_name, model, client, session_id, started_at, "
+                          "ended_at FROM aibridge_interceptions"):
+        tokens = children["token_usages"][i["id"]]
+        tools = children["tool_usages"][i["id"]]
+        days = [t["created_at"].astimezone(UTC).date() for t in tokens]
+        inputs = [t["input_tokens"] + t["cache_read_input_tokens"] + t["cache_write_input_tokens"] for t in tokens]
+        result.append((
+            *i.values(),
+            len(tokens),
+            *(sum(t[k] for t in tokens) for k in ("input_tokens", "output_tokens", "cache_read_input_tokens",
+                                                  "cache_write_input_tokens")),
+            sum(t["cost_micros"] is not None for t in tokens),
+            sum(t["cost_micros"] or 0 for t in tokens),
+            min(days, default=None), max(days, default=None), min(inputs, default=None), max(inputs, default=None),
+            len(children["user_prompts"][i["id"]]),
+            len(tools),
+            sum(bool(t["injected"]) for t in tools),
+            sum(bool(t["invocation_error"]) for t in tools),
+            len(children["model_thoughts"][i["id"]]),
+        ))
+    return sorted(result, key=repr)
+
+
+def stored_totals(store: Store) -> list[tuple[Any, ...]]:
+    return sorted(store.connection.execute("SELECT * FROM aibridge_interception_totals").fetchall(), key=repr)

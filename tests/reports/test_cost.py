@@ -26,6 +26,7 @@ usage_strategy = st.tuples(
     st.integers(0, 300_000),  # cache read
     st.integers(0, 50_000),   # cache write
     st.integers(-30, 30),     # days from the price change
+    st.one_of(st.none(), st.integers(0, 5_000_000)),  # the cost Coder recorded, in micro-USD
 )
 rows_strategy = st.lists(st.tuples(st.sampled_from(range(len(MODELS))), st.lists(usage_strategy, max_size=3)),
                          min_size=1, max_size=8)
@@ -33,10 +34,17 @@ rows_strategy = st.lists(st.tuples(st.sampled_from(range(len(MODELS))), st.lists
 CHANGES = {"claude-sonnet-4-6": datetime(2026, 3, 13, 12, tzinfo=UTC), "gpt-5.6-luna": datetime(2026, 7, 30, 12, tzinfo=UTC)}
 
 
-def _expected(provider: str, model: str, usages: list[tuple[int, int, int, int, datetime]]) -> tuple[Any, int]:
+def _expected(
+    provider: str, model: str, usages: list[tuple[int, int, int, int, datetime, int | None]], reprice: bool = False
+) -> tuple[Any, int, int]:
+    """(cost or None when unpriced, unpriced tokens, priced usages)."""
     cost = Decimal(0)
     priced = unpriced_tokens = 0
-    for i, o, r, w, at in usages:
+    for i, o, r, w, at, recorded in usages:
+        if recorded is not None and not reprice:
+            cost += Decimal(recorded) / 1_000_000
+            priced += 1
+            continue
         try:
             price = calc_price(Usage(input_tokens=i + r + w, output_tokens=o, cache_read_tokens=r,
                                      cache_write_tokens=w), model, provider_id=provider, genai_request_timestamp=at)
@@ -45,12 +53,24 @@ def _expected(provider: str, model: str, usages: list[tuple[int, int, int, int, 
             continue
         cost += price.total_price
         priced += 1
-    return (None if not priced and unpriced_tokens else cost), unpriced_tokens
+    return (None if not priced and unpriced_tokens else cost), unpriced_tokens, priced
+
+
+def _total(costs: list[tuple[Any, int, int]]) -> tuple[Any, int]:
+    """What a report without groups says of interceptions with these figures."""
+    unpriced = sum(u for _, u, _ in costs)
+    priced = sum(p for _, _, p in costs)
+    cost = sum((c for c, _, _ in costs if c is not None), Decimal(0))
+    return (cost if priced or not unpriced else None), unpriced
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=rows_strategy)
-def test_cost_per_interception_equals_genai_prices(rows: list[tuple[int, list[tuple[int, int, int, int, int]]]]) -> None:
+@given(rows=rows_strategy, reprice=st.booleans())
+def test_cost_per_interception_equals_genai_prices(
+    rows: list[tuple[int, list[tuple[int, int, int, int, int, int | None]]]], reprice: bool
+) -> None:
+    """Per interception and in total, whether its usages share one price line or not (days
+    across a price change, tiers), recorded by Coder or not, all or some of them."""
     interceptions, tokens, expected = [], [], {}
     for n, (which, usages) in enumerate(rows, start=1):
         provider, model = MODELS[which]
@@ -59,19 +79,34 @@ def test_cost_per_interception_equals_genai_prices(rows: list[tuple[int, list[tu
         interceptions.append(interception(n, provider=provider, model=model, started_at=started.isoformat(),
                                           ended_at=(started + timedelta(seconds=5)).isoformat()))
         moments = []
-        for k, (i, o, r, w, days) in enumerate(usages):
+        for k, (i, o, r, w, days, recorded) in enumerate(usages):
             at = change + timedelta(days=days, seconds=k)
-            moments.append((i, o, r, w, at))
+            moments.append((i, o, r, w, at, recorded))
             tokens.append(token(n * 10 + k, n, input_tokens=i, output_tokens=o, cache_read_input_tokens=r,
-                                cache_write_input_tokens=w, created_at=at.isoformat(), metadata="{}"))
-        expected[str(uid(n))] = _expected(provider, model, moments)
+                                cache_write_input_tokens=w, created_at=at.isoformat(), metadata="{}",
+                                cost_micros=recorded))
+        expected[str(uid(n))] = _expected(provider, model, moments, reprice)
     with Store.open() as store:
         store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(interceptions))
         if tokens:
-            store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens))
-        report = store.usage(by=["session"]).to_pylist()
+            schema = pa.Table.from_pylist(tokens).schema.set(
+                list(tokens[0]).index("cost_micros"), pa.field("cost_micros", pa.int64()))
+            store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens, schema=schema))
+        report = store.usage(by=["session"], reprice=reprice).to_pylist()
+        (total,) = store.usage(reprice=reprice).to_pylist()
+        by_model = store.usage(by=["model"], reprice=reprice).to_pylist()
+        parts = store.cost(by=["model"], reprice=reprice).to_pylist()
     actual = {r["session_id"]: (r["cost_usd"], r["unpriced_tokens"]) for r in report}
-    assert actual == expected
+    assert actual == {k: v[:2] for k, v in expected.items()}
+    assert (total["cost_usd"], total["unpriced_tokens"]) == _total(list(expected.values()))
+    for row in parts:  # the parts add up to the cost, and are unknown where it is
+        names = ("input", "output", "cache_read", "cache_write", "request", "recorded")
+        values = [row[f"{name}_cost_usd"] for name in names]
+        assert values == [None] * 6 if row["cost_usd"] is None else sum(values) == row["cost_usd"]
+        assert row["recorded_cost_usd"] in (None, 0) or not reprice
+    for row in by_model:
+        ids = [str(uid(n)) for n, (which, _) in enumerate(rows, start=1) if MODELS[which][1] == row["model"]]
+        assert (row["cost_usd"], row["unpriced_tokens"]) == _total([expected[i] for i in ids])
 
 
 def test_a_price_change_inside_the_window_prices_each_day_at_its_own_price() -> None:
@@ -165,7 +200,7 @@ def test_the_cost_coder_recorded_comes_first_and_reprice_ignores_it(tmp_path: An
             (1234, "claude-sonnet-4-6", str(uid(77))), (None, None, None)]
         by_session = {r["session_id"]: r for r in store.usage(by=["session"]).to_pylist()}
         repriced = {r["session_id"]: r for r in store.usage(by=["session"], reprice=True).to_pylist()}
-    genai = _expected("anthropic", "claude-sonnet-4-6", [(1000, 10, 0, 0, at)])[0]
+    genai = _expected("anthropic", "claude-sonnet-4-6", [(1000, 10, 0, 0, at, None)])[0]
     assert (by_session[str(uid(1))]["cost_usd"], by_session[str(uid(1))]["priced_by"]) == (Decimal("0.001234"), "coder")
     assert by_session[str(uid(2))]["cost_usd"] == genai
     assert repriced[str(uid(1))]["cost_usd"] == genai and repriced[str(uid(1))]["priced_by"].startswith("genai")

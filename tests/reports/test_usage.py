@@ -187,7 +187,7 @@ def test_tools_and_servers_count_calls_errors_and_injections(store: Store) -> No
                   (5, USER_B, "claude", None, 10, [], 0, [(False, True)], None)])
     servers = {r["server_url"]: r for r in store.tools(by="server").to_pylist()}
     assert servers["https://mcp.example/"]["calls"] == 2 and servers["https://mcp.example/"]["errors"] == 1
-    assert servers[""]["calls"] == 2 and servers[""]["error_rate"] == 0.5 and servers[""]["users"] == 2
+    assert servers[""]["calls"] == 2 and servers[""]["error_rate"] == 0.5
     (bash_mcp, bash) = store.tools().to_pylist()[:2]
     assert {bash_mcp["calls"], bash["calls"]} == {2}
 
@@ -224,3 +224,15 @@ def test_relative_and_date_bounds(store: Store) -> None:
 def test_reports_do_not_see_the_in_flight_rows_of_other_users_for_a_member(store: Store) -> None:
     _load(store, [(0, USER_B, "claude", None, None, [(3, 0, 0, 0)], 0, [], None)])
     assert store.usage(actor=Actor.member(uuid.UUID(int=USER_A.int))).to_pylist()[0]["interceptions"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=rows_strategy, limit=st.integers(1, 4))
+def test_top_sessions_with_a_limit_are_the_first_of_all(rows: list[Any], limit: int) -> None:
+    """The limit narrows the sessions before their figures are computed; ties on tokens are
+    still ordered by cost, start and id."""
+    with Store.open() as store:
+        _load(store, rows)
+        assert store.top_sessions(limit=limit).to_pylist() == store.top_sessions().to_pylist()[:limit]
+    with Store.open() as store, pytest.raises(ReportError, match="limit must be at least 1"):
+        store.top_sessions(limit=0)

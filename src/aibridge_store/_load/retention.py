@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .._schema import CATALOG, CHILD_TABLES, INTERCEPTIONS, LOG_TABLES, PARENT_TIME, ident
+from .._schema import CATALOG, CHILD_TABLES, INTERCEPTION_TOTALS, INTERCEPTIONS, LOG_TABLES, PARENT_TIME, ident
 from . import rollups
 from .run import ImportRun
 
@@ -38,6 +38,7 @@ def delete_before(run: ImportRun, before: datetime) -> dict[str, int]:
             f'DELETE FROM {ident(table.name)} WHERE "interception_id" IN (SELECT "id" FROM {run.doomed})'
         )
     deleted[INTERCEPTIONS.name] = run.number(f'DELETE FROM {_I} WHERE "started_at" < ?', [before])
+    run.execute(f'DELETE FROM {ident(INTERCEPTION_TOTALS)} WHERE "started_at" < ?', [before])
     rollups.finish(run)
     _rebuild_catalog(run)
     return deleted

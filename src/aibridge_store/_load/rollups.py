@@ -6,6 +6,8 @@
   interceptions; every session an import touches is rebuilt from the base tables, so the rollup
   always equals a from-scratch computation (:func:`sessions_sql` with no scope);
 * ``CATALOG`` holds the distinct models and clients of ended interceptions, per initiator;
+* ``INTERCEPTION_TOTALS`` holds each interception's searchable columns and its child rows' sums;
+  every interception an import touches gets its row computed again (:func:`~.._schema.totals_sql`);
 * ``INTERCEPTION_COUNTS`` holds the number of ended interceptions per counted column values,
   computed again in full by every run (a GROUP BY over the interceptions, about 0.1 s at a
   million), so that it is exact even after rows were written by hand.
@@ -25,6 +27,7 @@ from .._schema import (
     TOKEN_USAGES,
     USER_PROMPTS,
     fill_counts_statements,
+    fill_totals_statements,
     ident,
 )
 from .run import ImportRun
@@ -36,6 +39,8 @@ def finish(run: ImportRun) -> None:
     """Bring the derived data up to date with everything the run touched."""
     run.execute(f'CREATE OR REPLACE TEMP TABLE {run.touched} AS SELECT DISTINCT "id" FROM {run.touched}')
     _parent_times(run)
+    for statement in fill_totals_statements(run.touched):
+        run.execute(statement)
     _last_prompt_times(run)
     _sessions(run)
     _catalog(run)
