@@ -2,7 +2,7 @@
 """Set up and run aibridge_store on a machine with nothing but Python 3.11+.
 
     python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then first pages of interceptions and sessions
-    python3 dev.py test    # ruff, mypy and the whole suite (starts PostgreSQL for the live-database tests)
+    python3 dev.py test    # ruff, mypy and the whole suite (starts PostgreSQL, installs Chromium when missing)
     python3 dev.py test --fast   # the same without the slow tests (as a plain `pytest` in .venv)
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
     python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
@@ -73,15 +73,20 @@ def _postgres_bindir() -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
-def _install_postgres() -> Path:
+def _apt_install(*packages: str, why: str) -> None:
+    """Install Debian packages (as root, through apt-get), or say what to do instead."""
     if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit(
-            "the live-database tests need PostgreSQL: install it (Debian: apt-get install postgresql), "
-            "point AIBRIDGE_TEST_POSTGRES at a server you own, or set AIBRIDGE_SKIP_POSTGRES=1"
-        )
+        raise SystemExit(why)
     quiet = {"DEBIAN_FRONTEND": "noninteractive"}
     run("apt-get", "update", "-qq", env=quiet)
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql", env=quiet)
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages, env=quiet)
+
+
+def _install_postgres() -> Path:
+    _apt_install("postgresql", why=(
+        "the live-database tests need PostgreSQL: install it (Debian: apt-get install postgresql), "
+        "point AIBRIDGE_TEST_POSTGRES at a server you own, or set AIBRIDGE_SKIP_POSTGRES=1"
+    ))
     bindir = _postgres_bindir()
     if bindir is None:
         raise SystemExit("apt-get installed postgresql but no pg_ctl was found under /usr/lib/postgresql")
@@ -123,13 +128,30 @@ def postgres_for_tests() -> dict[str, str]:
     return {"AIBRIDGE_TEST_POSTGRES": f"postgresql://{user}@/postgres?host={home}&port={port}"}
 
 
+def browser_for_tests() -> dict[str, str]:
+    """Debian's chromium for the HTML report's tests (installed when missing, with a font), or
+    nothing when AIBRIDGE_SKIP_BROWSER=1."""
+    if os.environ.get("AIBRIDGE_SKIP_BROWSER") == "1":
+        return {}
+    found = shutil.which("chromium")
+    if found is None:
+        _apt_install("chromium", "fonts-dejavu-core", why=(
+            "the HTML report's tests need a headless Chromium: install it (Debian: apt-get install chromium), "
+            "point AIBRIDGE_CHROMIUM at one, or set AIBRIDGE_SKIP_BROWSER=1"
+        ))
+        found = shutil.which("chromium")
+        if found is None:
+            raise SystemExit("apt-get installed chromium but no chromium command was found")
+    return {"AIBRIDGE_CHROMIUM": found}
+
+
 def test(args: list[str]) -> None:
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py")
     run(PYTHON, "-m", "mypy")
     fast = "--fast" in args
     args = [a for a in args if a != "--fast"]
     markers = ["-m", "not slow"] if fast else ["-m", "slow or not slow"]
-    run(PYTHON, "-m", "pytest", *markers, *args, env=postgres_for_tests())
+    run(PYTHON, "-m", "pytest", *markers, *args, env={**postgres_for_tests(), **browser_for_tests()})
 
 
 def bench(args: list[str]) -> None:

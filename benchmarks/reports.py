@@ -70,8 +70,9 @@ TABLE_QUERY = ("SELECT model, count(*) FILTER (WHERE ended_at IS NOT NULL), "
                "GROUP BY ALL ORDER BY 2 DESC")
 
 
-def cases(store: Store) -> dict[str, tuple[Callable[[], float | None], Callable[[], float | None]]]:
-    """Each case: (ours, its baseline)."""
+def cases(store: Store, page: Path) -> dict[str, tuple[Callable[[], float | None], Callable[[], float | None]]]:
+    """Each case: (ours, its baseline). The HTML report's baseline is the plain SQL of the five
+    reports above, one after the other (the page shows more than that)."""
     con = store.connection
     ours: dict[str, Callable[[], object]] = {
         "usage by user x day": lambda: store.usage(by=["user"], bucket="day"),
@@ -82,6 +83,9 @@ def cases(store: Store) -> dict[str, tuple[Callable[[], float | None], Callable[
     }
     found = {name: (whole(fn), whole(lambda sql=BASELINES[name]: con.execute(sql).fetchall()))
              for name, fn in ours.items()}
+    found["the HTML report"] = (
+        whole(lambda: store.html_report(page)),
+        whole(lambda: [con.execute(sql).fetchall() for sql in BASELINES.values()]))
     found["a query through the public views"] = (
         whole(lambda: store.sql(VIEW_QUERY).fetchall()), whole(lambda: con.execute(TABLE_QUERY).fetchall()))
     return found
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         imported = run_child(_IMPORT, str(db), str(data))
         print(f"== {args.interceptions:,} interceptions imported from Parquet in {imported['seconds']:.1f} s")
         with Store.open(db, read_only=True) as store:
-            pairs = cases(store)
+            pairs = cases(store, Path(tmp) / "report.html")
             flat = {**{name: pair[0] for name, pair in pairs.items()},
                     **{f"baseline | {name}": pair[1] for name, pair in pairs.items()}}
             report = timed_rounds(flat, args.repeat)

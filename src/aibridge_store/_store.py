@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +25,13 @@ from ._reads.memo import ReadMemo
 from ._reads.sessions import list_sessions
 from ._reads.threads import get_session_threads
 from ._schema import (
+    INTERCEPTION_TOTALS,
     META_TABLE,
     SCHEMA_VERSION,
     ddl_statements,
     fill_statements,
     ident,
+    totals_sql,
     upgrade_statements,
     view_statements,
 )
@@ -124,6 +127,9 @@ class Store:
         self._memo = ReadMemo(counts_table=False)
         self._sql_con: duckdb.DuckDBPyConnection | None = None
         self._views = True
+        self._totals = ident(INTERCEPTION_TOTALS)
+        """Where reports read the interception totals: their table, or the query that computes them
+        in a store too old to have it, opened read-only."""
         self._prices: PriceBook | None = None
 
     @classmethod
@@ -193,6 +199,7 @@ class Store:
             # tables it lacks, and store.sql() gets the public views as temporary ones.
             self._memo = ReadMemo(counts_table=version >= 3)
             self._views = version >= 3
+            self._totals = ident(INTERCEPTION_TOTALS) if version >= 4 else f"({totals_sql()})"
             return
         with self.transaction():
             if version is not None and version < SCHEMA_VERSION:
@@ -542,7 +549,7 @@ class Store:
 
         with self._reporting(since, until) as (con, window):
             return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
-                                 book=self._prices, reprice=reprice)
+                                 book=self._prices, reprice=reprice, totals=self._totals)
 
     @contextmanager
     def _reporting(
@@ -556,6 +563,22 @@ class Store:
         window = Window(moment(since, "since"), moment(until, "until"))
         with self._reading() as con:
             yield con, window
+
+    def html_report(
+        self, out: str | os.PathLike[str], q: str = "", *, since: datetime | str | None = None,
+        until: datetime | str | None = None, tz: str = "UTC", actor: Actor | None = None, reprice: bool = False,
+    ) -> Path:
+        """Write one self-contained HTML page over the interceptions ``q`` selects, started in
+        ``[since, until)``: totals, interceptions and cost over time, tokens per user, top models
+        and clients, cost per provider and model, duration percentiles, session lengths, the top
+        sessions with their threads, tools, and the newest prompts and tool calls (README, "The
+        HTML report"). It opens with no network. Returns the file's path."""
+        from ._reports import Window, moment, write_text
+        from ._reports.html import build
+
+        window = Window(moment(since, "since"), moment(until, "until"))  # one window for every panel
+        page = build(self, q, since=window.since, until=window.until, tz=tz, actor=actor, reprice=reprice)
+        return write_text(page, out)
 
     def load_prices(self, path: str | os.PathLike[str] | None) -> None:
         """Price with your own prices where they apply, genai-prices elsewhere: a TOML or JSON file
@@ -589,7 +612,7 @@ class Store:
 
         with self._reporting(since, until) as (con, window):
             return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
-                                book=self._prices, reprice=reprice)
+                                book=self._prices, reprice=reprice, totals=self._totals)
 
     def tools(
         self, q: str = "", *, by: str = "tool", since: datetime | str | None = None,
@@ -601,7 +624,7 @@ class Store:
         from . import _reports as reports
 
         with self._reporting(since, until) as (con, window):
-            return reports.tools(con, q, by=by, window=window, actor=actor)
+            return reports.tools(con, q, by=by, window=window, actor=actor, totals=self._totals)
 
     def top_sessions(
         self, q: str = "", *, limit: int | None = None, since: datetime | str | None = None,
@@ -612,7 +635,7 @@ class Store:
 
         with self._reporting(since, until) as (con, window):
             return reports.sessions(con, q, window=window, actor=actor, limit=limit, book=self._prices,
-                                    reprice=reprice)
+                                    reprice=reprice, totals=self._totals)
 
     def user_activity(
         self, q: str = "", *, tz: str = "UTC", since: datetime | str | None = None,
@@ -622,4 +645,5 @@ class Store:
         from . import _reports as reports
 
         with self._reporting(since, until) as (con, window):
-            return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices, reprice=reprice)
+            return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices, reprice=reprice,
+                                 totals=self._totals)

@@ -321,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("query", help="one SELECT statement")
     _output_options(sql)
-    report = commands.add_parser("report", help="usage reports: usage, cost, tools, sessions, users")
+    report = commands.add_parser("report", help="usage reports: usage, cost, tools, sessions, users, html")
     kinds = report.add_subparsers(dest="report", required=True)
     for kind, summary, example in _REPORTS:
         command = kinds.add_parser(kind, help=summary, epilog=f"example: aibridge-store report {kind} {example}")
@@ -333,12 +333,15 @@ def _parser() -> argparse.ArgumentParser:
                                  help="group by any of user,model,provider,provider_name,client,session "
                                  "(comma-separated)")
             command.add_argument("--bucket", choices=("hour", "day", "week", "month"), default=None)
-        if kind in ("usage", "cost", "users"):
+        if kind in ("usage", "cost", "users", "html"):
             command.add_argument("--tz", default="UTC", help="time zone of buckets and days (IANA name)")
         if kind == "tools":
             command.add_argument("--by", choices=("tool", "server"), default="tool")
         if kind == "sessions":
             command.add_argument("--limit", type=int, default=20, help="how many sessions (default 20)")
+        if kind == "html":
+            command.add_argument("--out", required=True, metavar="FILE", help="the page to write (report.html)")
+            continue
         _output_options(command)
     return parser
 
@@ -350,6 +353,8 @@ _REPORTS = (
     ("tools", "tool calls per tool or MCP server, with error rates", "--by server --since 7d"),
     ("sessions", "the sessions with the most tokens", "--limit 10 -q client:Cursor"),
     ("users", "per user: first and last seen, active days, usage", "--tz Europe/Paris"),
+    ("html", "one self-contained HTML page of charts and tables (opens with no network)",
+     "--out report.html --since 30d -q provider:anthropic"),
 )
 
 
@@ -514,6 +519,10 @@ def _report(args: argparse.Namespace) -> int:
         actor = _actor(store, args)
         window = {"since": args.since, "until": args.until, "actor": actor}
         priced = {"reprice": args.reprice}
+        if args.report == "html":
+            path = store.html_report(args.out, args.query, tz=args.tz, **window, **priced)
+            print(f"wrote {path}")
+            return 0
         if args.report in ("usage", "cost"):
             by = tuple(b.strip() for b in args.by.split(",") if b.strip())
             read = store.usage if args.report == "usage" else store.cost

@@ -85,6 +85,20 @@ def write_batches(
         partial.unlink(missing_ok=True)
 
 
+def write_text(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write a text file (UTF-8) whole or not at all; returns its path."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as e:
+        raise ReportError(f"cannot write {os.fspath(path)!r}: {e.strerror or e}") from e
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
 def _csv_type(kind: pa.DataType) -> pa.DataType:
     """CSV holds scalars: nested values become JSON text."""
     return pa.string() if pa.types.is_nested(kind) else kind
