@@ -412,12 +412,16 @@ class Store:
         offset: int | str = 0,
         after_id: Any = None,
         actor: Actor | None = None,
+        strict: bool = False,
     ) -> InterceptionsPage:
-        """List ended interceptions newest first, as ``GET /api/v2/aibridge/interceptions`` does."""
+        """List ended interceptions newest first, as ``GET /api/v2/aibridge/interceptions`` does.
+        ``strict`` reads ``q`` as Coder does (no negation, lists or globs: README, "The search
+        language")."""
 
         with self._reading() as con:
             return list_interceptions(
-                con, q, limit=limit, offset=offset, after_id=after_id, actor=actor, memo=self._read_memo()
+                con, q, limit=limit, offset=offset, after_id=after_id, actor=actor, memo=self._read_memo(),
+                strict=strict,
             )
 
     def list_sessions(
@@ -429,6 +433,7 @@ class Store:
         after_session_id: str | None = None,
         after_initiator_id: Any = None,
         actor: Actor | None = None,
+        strict: bool = False,
     ) -> SessionsPage:
         """List sessions, most recently active first, as ``GET /api/v2/aibridge/sessions`` does.
 
@@ -440,13 +445,13 @@ class Store:
         Page on with ``after_session_id`` and ``after_initiator_id``, the last session's id and
         initiator (``store.list_sessions(q, **page.next_cursor)``): that pair names one session,
         so a walk never repeats or skips one. ``after_session_id`` alone, as Coder takes it, names
-        the first of the sessions that share that id.
+        the first of the sessions that share that id. ``strict`` reads ``q`` as Coder does.
         """
 
         with self._reading() as con:
             return list_sessions(
                 con, q, limit=limit, offset=offset, after_session_id=after_session_id,
-                after_initiator_id=after_initiator_id, actor=actor, memo=self._read_memo(),
+                after_initiator_id=after_initiator_id, actor=actor, memo=self._read_memo(), strict=strict,
             )
 
     def get_session_threads(
@@ -536,6 +541,7 @@ class Store:
         until: datetime | str | None = None,
         actor: Actor | None = None,
         reprice: bool = False,
+        strict: bool = False,
     ) -> Report:
         """Usage of the interceptions ``q`` selects (in flight too), started in ``[since, until)``,
         grouped by any of ``user``, ``model``, ``provider``, ``provider_name``, ``client``,
@@ -549,7 +555,7 @@ class Store:
 
         with self._reporting(since, until) as (con, window):
             return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
-                                 book=self._prices, reprice=reprice, totals=self._totals)
+                                 book=self._prices, reprice=reprice, totals=self._totals, strict=strict)
 
     @contextmanager
     def _reporting(
@@ -567,6 +573,7 @@ class Store:
     def html_report(
         self, out: str | os.PathLike[str], q: str = "", *, since: datetime | str | None = None,
         until: datetime | str | None = None, tz: str = "UTC", actor: Actor | None = None, reprice: bool = False,
+        strict: bool = False,
     ) -> Path:
         """Write one self-contained HTML page over the interceptions ``q`` selects, started in
         ``[since, until)``: totals, interceptions and cost over time, tokens per user, top models
@@ -577,7 +584,8 @@ class Store:
         from ._reports.html import build
 
         window = Window(moment(since, "since"), moment(until, "until"))  # one window for every panel
-        page = build(self, q, since=window.since, until=window.until, tz=tz, actor=actor, reprice=reprice)
+        page = build(self, q, since=window.since, until=window.until, tz=tz, actor=actor, reprice=reprice,
+                     strict=strict)
         return write_text(page, out)
 
     def load_prices(self, path: str | os.PathLike[str] | None) -> None:
@@ -600,6 +608,7 @@ class Store:
         until: datetime | str | None = None,
         actor: Actor | None = None,
         reprice: bool = False,
+        strict: bool = False,
     ) -> Report:
         """What the interceptions ``q`` selects cost, grouped as :meth:`usage` groups: ``cost_usd``
         (exact decimals; None when nothing in the group has a price), the tokens and interceptions
@@ -612,38 +621,39 @@ class Store:
 
         with self._reporting(since, until) as (con, window):
             return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=window, actor=actor,
-                                book=self._prices, reprice=reprice, totals=self._totals)
+                                book=self._prices, reprice=reprice, totals=self._totals, strict=strict)
 
     def tools(
         self, q: str = "", *, by: str = "tool", since: datetime | str | None = None,
-        until: datetime | str | None = None, actor: Actor | None = None,
+        until: datetime | str | None = None, actor: Actor | None = None, strict: bool = False,
     ) -> Report:
         """Tool calls of the interceptions ``q`` selects, per tool (``by="tool"``) or per MCP
-        server (``by="server"``), most called first: calls, injected calls, errors, error rate,
-        interceptions and users."""
+        server (``by="server"``), most called first: calls, injected calls, errors and error rate."""
         from . import _reports as reports
 
         with self._reporting(since, until) as (con, window):
-            return reports.tools(con, q, by=by, window=window, actor=actor, totals=self._totals)
+            return reports.tools(con, q, by=by, window=window, actor=actor, totals=self._totals, strict=strict)
 
     def top_sessions(
         self, q: str = "", *, limit: int | None = None, since: datetime | str | None = None,
         until: datetime | str | None = None, actor: Actor | None = None, reprice: bool = False,
+        strict: bool = False,
     ) -> Report:
         """The sessions of the interceptions ``q`` selects, most tokens first, with their usage."""
         from . import _reports as reports
 
         with self._reporting(since, until) as (con, window):
             return reports.sessions(con, q, window=window, actor=actor, limit=limit, book=self._prices,
-                                    reprice=reprice, totals=self._totals)
+                                    reprice=reprice, totals=self._totals, strict=strict)
 
     def user_activity(
         self, q: str = "", *, tz: str = "UTC", since: datetime | str | None = None,
         until: datetime | str | None = None, actor: Actor | None = None, reprice: bool = False,
+        strict: bool = False,
     ) -> Report:
         """Per user: first and last seen, active days (in ``tz``), and their usage."""
         from . import _reports as reports
 
         with self._reporting(since, until) as (con, window):
             return reports.users(con, q, tz=tz, window=window, actor=actor, book=self._prices, reprice=reprice,
-                                 totals=self._totals)
+                                 totals=self._totals, strict=strict)

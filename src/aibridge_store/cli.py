@@ -269,6 +269,10 @@ def _parser() -> argparse.ArgumentParser:
         help="price every token usage from genai-prices (and --prices), ignoring the cost Coder recorded",
     )
     parser.add_argument(
+        "--strict", action="store_true",
+        help="read -q as Coder does: no negation (-key:), lists (a,b) or globs (*)",
+    )
+    parser.add_argument(
         "--role", choices=("member", "auditor", "owner"), default="member",
         help="with --as: a member reads only their own rows (default); auditors and owners read all",
     )
@@ -366,8 +370,19 @@ def _output_options(command: argparse.ArgumentParser, *, table: bool = True) -> 
     command.add_argument("--out", default=None, metavar="FILE", help="write the rows to FILE (.parquet, .csv, .jsonl)")
 
 
+def _query_values_attached(argv: Sequence[str]) -> list[str]:
+    """``-q -client:Cursor`` as ``--query=-client:Cursor``: argparse would take a value that starts
+    with '-' (a negated search term) for an option."""
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
+        value = next(items, None) if item in ("-q", "--query") else None
+        out.append(item if value is None else f"--query={value}")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_query_values_attached(sys.argv[1:] if argv is None else argv))
     try:
         if args.command == "import":
             return _import(args)
@@ -476,7 +491,8 @@ def _show(args: argparse.Namespace, page: Any, render: Callable[[Any], str]) -> 
 def _interceptions(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         page = store.list_interceptions(
-            args.query, limit=args.limit, offset=args.offset, after_id=args.after_id, actor=_actor(store, args)
+            args.query, limit=args.limit, offset=args.offset, after_id=args.after_id, actor=_actor(store, args),
+            strict=args.strict,
         )
     return _show(args, page, lambda p: render_interceptions(p, int(args.offset or 0)))
 
@@ -485,7 +501,7 @@ def _sessions(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         page = store.list_sessions(
             args.query, limit=args.limit, offset=args.offset, after_session_id=args.after_session_id,
-            after_initiator_id=args.after_initiator, actor=_actor(store, args),
+            after_initiator_id=args.after_initiator, actor=_actor(store, args), strict=args.strict,
         )
     return _show(args, page, lambda p: render_sessions(p, int(args.offset or 0)))
 
@@ -517,7 +533,7 @@ def _report(args: argparse.Namespace) -> int:
     with _reader(args) as store:
         store.load_prices(args.prices)
         actor = _actor(store, args)
-        window = {"since": args.since, "until": args.until, "actor": actor}
+        window = {"since": args.since, "until": args.until, "actor": actor, "strict": args.strict}
         priced = {"reprice": args.reprice}
         if args.report == "html":
             path = store.html_report(args.out, args.query, tz=args.tz, **window, **priced)

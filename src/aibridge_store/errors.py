@@ -67,7 +67,9 @@ class AibridgeStoreError(Exception):
 
 
 class QueryError(AibridgeStoreError, ValueError):
-    """The ``q`` search string cannot be used."""
+    """The ``q`` search string cannot be used. ``start`` and ``end`` (0-based offsets) say where,
+    when one place is to blame; ``hint`` says what was probably meant. ``str(e)`` shows both under
+    Coder's message and validations; :meth:`to_response` keeps Coder's body, without them."""
 
     def __init__(
         self,
@@ -78,15 +80,13 @@ class QueryError(AibridgeStoreError, ValueError):
         validations: Sequence[Validation] = (),
         start: int | None = None,
         end: int | None = None,
+        hint: str = "",
     ) -> None:
         self.query = query
         self.start = start
         self.end = end
+        self.hint = hint
         super().__init__(message, detail=detail, validations=validations)
-
-
-class QuerySyntaxError(QueryError):
-    """The grammar rejected the query; ``start`` is the 0-based offset of the problem."""
 
     @property
     def line(self) -> int:
@@ -99,18 +99,23 @@ class QuerySyntaxError(QueryError):
 
     def _render(self) -> str:
         text = super()._render()
-        if self.start is None:
-            return text
-        line_start = self.query.rfind("\n", 0, self.start) + 1
-        line_end = self.query.find("\n", self.start)
-        shown = self.query[line_start : None if line_end < 0 else line_end]
-        width = max(1, (self.end or self.start + 1) - self.start)
-        caret = " " * (self.start - line_start) + "^" * min(width, len(shown) + 1)
-        return f"{text}\n  {shown}\n  {caret}\n(line {self.line}, column {self.column})"
+        if self.start is not None:
+            line_start = self.query.rfind("\n", 0, self.start) + 1
+            line_end = self.query.find("\n", self.start)
+            shown = self.query[line_start : None if line_end < 0 else line_end]
+            width = max(1, (self.end or self.start + 1) - self.start)
+            caret = " " * (self.start - line_start) + "^" * min(width, len(shown) + 1)
+            text = f"{text}\n  {shown}\n  {caret}\n(line {self.line}, column {self.column})"
+        return f"{text}\nhint: {self.hint}" if self.hint else text
+
+
+class QuerySyntaxError(QueryError):
+    """The grammar rejected the query; ``start`` is the 0-based offset of the problem."""
 
 
 class QueryValidationError(QueryError):
-    """Keys or values of the query that Coder would refuse; ``validations`` lists them all."""
+    """Keys or values of the query that Coder would refuse; ``validations`` lists them all, and
+    ``start``/``end`` point at the term of the first."""
 
 
 class PaginationError(AibridgeStoreError, ValueError):

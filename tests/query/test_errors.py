@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from aibridge_store import QuerySyntaxError, QueryValidationError
+from aibridge_store import QueryError, QuerySyntaxError, QueryValidationError
 from aibridge_store._query import (
     CLIENTS_SEARCH,
     INTERCEPTIONS_SEARCH,
@@ -45,7 +45,7 @@ def test_syntax_errors(text: str, position: int, detail: str) -> None:
     assert error.start == position
     assert error.message == "Invalid workspace search query."
     assert [(v.field, v.detail) for v in error.validations] == [("q", detail)]
-    caret_line = str(error).splitlines()[-2]
+    (caret_line,) = [line for line in str(error).splitlines() if line.strip().strip("^") == "" and "^" in line]
     assert caret_line.index("^") - 2 == position - (text.rfind("\n", 0, position) + 1)
 
 
@@ -161,3 +161,25 @@ def test_errors_are_value_errors_of_our_hierarchy() -> None:
 def test_a_query_that_is_not_a_string_is_our_error() -> None:
     with pytest.raises(QuerySyntaxError):
         compile_query_filters(42, INTERCEPTIONS_SEARCH, CONTEXT)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("text", "strict", "start", "hint"), [
+    ("modle:gpt-5", False, 0, 'did you mean "model"?'),
+    ("client:Cursor -modle:x", False, 14, 'did you mean "-model"?'),
+    ("input_tokns:>5", False, 0, 'did you mean "input_tokens"?'),
+    ("-client:Cursor", True, 0, "that is the extended search language, which strict reading leaves out"),
+    ("prompt:x", True, 0, "that is the extended search language, which strict reading leaves out"),
+    ('started_after:2026-01-01T10:00:00Z', False, 27, 'quote values that contain \':\', as in '
+     'started_after:"2026-01-01T10:00:00Z"'),
+    ("provider:openai client:Cursor nobody", False, 30, ""),
+])
+def test_errors_point_at_the_term_and_say_what_was_meant(text: str, strict: bool, start: int, hint: str) -> None:
+    context = BindContext(actor_user_id=CONTEXT.actor_user_id, find_user=CONTEXT.find_user, strict=strict)
+    with pytest.raises(QueryError) as caught:
+        compile_query_filters(text, INTERCEPTIONS_SEARCH, context)
+    error = caught.value
+    assert (error.start, error.hint) == (start, hint)
+    shown = str(error)
+    assert f"  {text}\n  {' ' * start}^" in shown
+    assert ("hint: " + hint in shown) == bool(hint)
+    assert "hint" not in str(error.to_response())  # Coder's body, unchanged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import duckdb
@@ -20,6 +21,7 @@ from aibridge_store._schema import INTERCEPTIONS as TABLE
 
 ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")
 CONTEXT = BindContext(actor_user_id=ALICE, find_user=lambda name: ALICE if name.lower() == "alice" else None)
+STRICT = BindContext(actor_user_id=ALICE, find_user=CONTEXT.find_user, strict=True)
 KEYS = ["initiator", "provider", "provider_name", "model", "client", "session_id", "started_after",
         "started_before", "bogus", "MODEL"]
 
@@ -63,9 +65,11 @@ text_keys = st.sampled_from(["provider", "provider_name", "model", "client"])
 @settings(max_examples=300, deadline=None)
 @given(pairs=st.dictionaries(text_keys, value_text, min_size=1))
 def test_sql_depends_only_on_keys_never_on_values(pairs: dict[str, str]) -> None:
+    """Read as Coder does; the extended language's values also decide the SQL's shape (lists,
+    globs), and :func:`test_extended_values_never_appear_in_sql` covers them."""
     def render(values: dict[str, str]) -> tuple[str, list[object]]:
         text = " ".join(f'{key}:"{value}"' for key, value in values.items())
-        compiled = compile_filters(compile_query_filters(text, ENDPOINTS["interceptions"], CONTEXT))
+        compiled = compile_filters(compile_query_filters(text, ENDPOINTS["interceptions"], STRICT))
         return compiled.sql, compiled.params
 
     sql, params = render(pairs)
@@ -78,7 +82,7 @@ def test_sql_depends_only_on_keys_never_on_values(pairs: dict[str, str]) -> None
 @given(value=value_text)
 def test_user_values_never_appear_in_sql(value: str) -> None:
     marker = f"zq{value}qz"
-    compiled = compile_filters(compile_query_filters(f'model:"{marker}"', ENDPOINTS["interceptions"], CONTEXT))
+    compiled = compile_filters(compile_query_filters(f'model:"{marker}"', ENDPOINTS["interceptions"], STRICT))
     assert marker not in compiled.sql
     assert marker in compiled.params
 
@@ -91,3 +95,56 @@ def test_key_value_queries_compile_or_raise_query_error(
     text = " ".join(f'{k}:"{v}"' for k, v in zip(keys, values, strict=False))  # as many terms as the shorter list
     for endpoint in ENDPOINTS:
         _compiles_or_explains(duck, text, endpoint)
+
+
+part_text = st.text(alphabet=st.characters(blacklist_characters='",', blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=text_keys, parts=st.lists(part_text, min_size=1, max_size=4), negated=st.booleans())
+def test_extended_values_never_appear_in_sql(key: str, parts: list[str], negated: bool) -> None:
+    """Lists and globs too: every alternative is a bound parameter (a glob's in LIKE's spelling)."""
+    markers = [f"zq{part}qz" for part in parts]
+    text = f'{"-" if negated else ""}{key}:"{",".join(markers)}"'
+    compiled = compile_filters(compile_query_filters(text, ENDPOINTS["interceptions"], CONTEXT))
+    for marker in markers:
+        assert marker not in compiled.sql
+        like = marker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+        assert marker in compiled.params or like in compiled.params
+
+
+# Queries of Coder's language that use none of the new forms: no ',' or '*' anywhere, and no key
+# that starts with '-'.
+coder_text = query_text.filter(lambda t: "," not in t and "*" not in t and not re.search(r'(^|[ ])"?-[^ :]*"?:', t))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=coder_text | st.builds(lambda k, v: f'{k}:"{v}"', st.sampled_from(KEYS), value_text.filter(
+    lambda v: "," not in v and "*" not in v)), endpoint=st.sampled_from(sorted(ENDPOINTS)))
+def test_coder_queries_mean_what_they_meant(text: str, endpoint: str) -> None:
+    """Every query without the new forms binds to the same filters, or fails with the same
+    error, as it does read strictly (as Coder reads it)."""
+    def outcome(context: BindContext) -> object:
+        try:
+            return compile_query_filters(text, ENDPOINTS[endpoint], context)
+        except QueryError as e:
+            return (type(e), e.message, e.detail, [(v.field, v.detail) for v in e.validations])
+
+    assert outcome(CONTEXT) == outcome(STRICT)
+
+
+@pytest.mark.parametrize(("text", "strict_error"), [
+    ("-client:Cursor", 'Query param "-client" is not a valid query param'),
+    ("provider:anthropic,openai", None),
+    ("model:claude-*", None),
+])
+def test_the_new_forms_are_errors_or_impossible_literals_for_coder(text: str, strict_error: str | None) -> None:
+    """The documented cases whose meaning changes: what Coder made of each."""
+    if strict_error is None:
+        (node,) = compile_query_filters(text, ENDPOINTS["interceptions"], STRICT).items
+        assert type(node).__name__ == "Equals" and ("," in str(node.value) or "*" in str(node.value))
+    else:
+        with pytest.raises(QueryError) as raised:
+            compile_query_filters(text, ENDPOINTS["interceptions"], STRICT)
+        assert strict_error in str(raised.value)
+    assert compile_query_filters(text, ENDPOINTS["interceptions"], CONTEXT).items

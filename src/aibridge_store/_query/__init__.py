@@ -1,7 +1,7 @@
 """The search language: grammar → syntax tree → filters → SQL. Knows nothing about the store."""
 
-from .ast import And, AtLeast, AtMost, BareTerm, Equals, KeyTerm, Query, StartsWith
-from .compiler import Compiled, Compiler, compile_filters, filter_columns
+from .ast import And, AtLeast, AtMost, BareTerm, Equals, Glob, KeyTerm, Not, Or, Query, StartsWith
+from .compiler import Compiled, Compiler, compile_filters, filter_columns, filter_fields
 from .dialect import DIALECTS, DUCKDB, SPARK, SQLITE, Dialect
 from .fields import CLIENTS_SEARCH, ENDPOINTS, INTERCEPTIONS_SEARCH, MODELS_SEARCH, SESSIONS_SEARCH, Endpoint
 from .filters import BindContext, bind, compile_query_filters
@@ -27,12 +27,16 @@ __all__ = [
     "Dialect",
     "Endpoint",
     "Equals",
+    "Glob",
     "KeyTerm",
+    "Not",
+    "Or",
     "Query",
     "StartsWith",
     "bind",
     "compile_filters",
     "compile_query_filters",
     "filter_columns",
+    "filter_fields",
     "parse_query",
 ]

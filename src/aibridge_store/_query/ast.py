@@ -1,9 +1,10 @@
 """The search language's syntax tree and the filter tree it is bound to.
 
 Syntax nodes (:class:`Query`, :class:`KeyTerm`, :class:`BareTerm`) say what was written; filter
-nodes (:class:`And`, :class:`Equals`, :class:`AtLeast`, :class:`AtMost`,
-:class:`StartsWith`) say what to select and are
-what the compiler turns into SQL. Source spans never take part in equality.
+nodes (:class:`And`, :class:`Or`, :class:`Not`, :class:`Equals`, :class:`Glob`, :class:`AtLeast`,
+:class:`AtMost`, :class:`Above`, :class:`Below`, :class:`StartsWith`, :class:`Contains`) say what to
+select and are what the compiler turns into SQL.
+Source spans never take part in equality.
 """
 
 from __future__ import annotations
@@ -70,8 +71,41 @@ class StartsWith(_Comparison):
 
 
 @dataclass(frozen=True, slots=True)
+class Above(_Comparison):
+    """``field > value``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Below(_Comparison):
+    """``field < value``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Contains(_Comparison):
+    """``value`` occurs in ``field``, ignoring case; ``%`` and ``_`` are plain characters."""
+
+
+@dataclass(frozen=True, slots=True)
+class Glob(_Comparison):
+    """``field`` matches ``value``, in which ``*`` stands for any text (none too) and every other
+    character for itself; case-sensitive, as exact matches are."""
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     items: tuple[Filter, ...] = ()
 
 
-Filter = And | Equals | AtLeast | AtMost | StartsWith
+@dataclass(frozen=True, slots=True)
+class Or:
+    """Any of ``items`` (never empty)."""
+
+    items: tuple[Filter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Filter
+
+
+Filter = And | Or | Not | Equals | Glob | AtLeast | AtMost | Above | Below | StartsWith | Contains

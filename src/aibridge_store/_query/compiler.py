@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .ast import And, AtLeast, AtMost, Equals, Filter, StartsWith
+from .ast import Above, And, AtLeast, AtMost, Below, Contains, Equals, Filter, Glob, Not, Or, StartsWith
 from .dialect import DUCKDB, Dialect
-from .fields import FIELDS, Coalesce, Col
+from .fields import FIELDS, TOTALS_TABLE, Child, Coalesce, Col, Duration, Missing, Totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +48,41 @@ class Compiler:
             return self.dialect.true
         return " AND ".join(self.compile(item) for item in node.items)
 
+    def visit_Or(self, node: Or) -> str:
+        return "(" + " OR ".join(self.compile(item) for item in node.items) + ")"
+
+    def visit_Not(self, node: Not) -> str:
+        # What is unknown (the duration of an interception in flight) is not selected by a term,
+        # so its negation selects it.
+        return f"NOT COALESCE({self.compile(node.item)}, {self.dialect.false})"
+
+    def visit_Glob(self, node: Glob) -> str:
+        assert isinstance(node.value, str), "glob patterns are text"
+        pattern = self.dialect.glob_pattern(node.value)
+        return self._leaf(node.field, lambda target: self.dialect.glob(target, self.param(pattern)))
+
+    def visit_Contains(self, node: Contains) -> str:
+        assert isinstance(node.value, str), "searched text is text"
+        pattern = self.dialect.contains_pattern(node.value)
+        return self._leaf(node.field, lambda target: self.dialect.contains(target, self.param(pattern)))
+
     def visit_Equals(self, node: Equals) -> str:
-        return f"{self._target(node.field)} = {self.param(node.value)}"
+        return self._compare(node.field, "=", node.value)
 
     def visit_AtLeast(self, node: AtLeast) -> str:
-        return f"{self._target(node.field)} >= {self.param(node.value)}"
+        return self._compare(node.field, ">=", node.value)
 
     def visit_AtMost(self, node: AtMost) -> str:
-        return f"{self._target(node.field)} <= {self.param(node.value)}"
+        return self._compare(node.field, "<=", node.value)
+
+    def visit_Above(self, node: Above) -> str:
+        return self._compare(node.field, ">", node.value)
+
+    def visit_Below(self, node: Below) -> str:
+        return self._compare(node.field, "<", node.value)
 
     def visit_StartsWith(self, node: StartsWith) -> str:
-        return self.dialect.starts_with(self._target(node.field), self.param(node.value))
+        return self._leaf(node.field, lambda target: self.dialect.starts_with(target, self.param(node.value)))
 
     def visit_Col(self, node: Col) -> str:
         return self.column(node.name)
@@ -66,22 +90,62 @@ class Compiler:
     def visit_Coalesce(self, node: Coalesce) -> str:
         return self.dialect.coalesce(self.compile(node.column), self.param(node.fallback))
 
-    def _target(self, key: str) -> str:
-        return self.compile(FIELDS[key].target)
+    def visit_Missing(self, node: Missing) -> str:
+        return f"({self.compile(node.column)} IS NULL)"
+
+    def visit_Duration(self, node: Duration) -> str:
+        return self.dialect.micros_between(self.column("started_at"), self.column("ended_at"))
+
+    def _compare(self, key: str, operator: str, value: object) -> str:
+        # The target first, then the value: parameters are numbered in visit order.
+        return self._leaf(key, lambda target: f"{target} {operator} {self.param(value)}")
+
+    def _leaf(self, key: str, test: Callable[[str], str]) -> str:
+        """``test`` applied to the field's target: on the row itself, or, for what the totals
+        and the child rows hold, as the set of interception ids whose rows pass it."""
+        target = FIELDS[key].target
+        if isinstance(target, Totals):
+            rows, ids = TOTALS_TABLE, "id"
+        elif isinstance(target, Child):
+            rows, ids = target.table, "interception_id"
+        else:
+            return test(self.compile(target))
+        ident = self.dialect.ident
+        inner = test(ident(target.column))
+        return f"{self.column('id')} IN (SELECT {ident(ids)} FROM {ident(rows)} WHERE {inner})"
 
 
 Compiler._dispatch = {
     cls: getattr(Compiler, f"visit_{cls.__name__}")
-    for cls in (And, Equals, AtLeast, AtMost, StartsWith, Col, Coalesce)
+    for cls in (And, Or, Not, Equals, Glob, Contains, AtLeast, AtMost, Above, Below, StartsWith, Col, Coalesce,
+                Missing, Duration)
 }
 
 
+def filter_fields(node: Filter) -> set[str]:
+    """The registry fields a filter tree tests."""
+    if isinstance(node, And | Or):
+        return set().union(*(filter_fields(item) for item in node.items))
+    if isinstance(node, Not):
+        return filter_fields(node.item)
+    return {node.field}
+
+
 def filter_columns(node: Filter) -> set[str]:
-    """The registry columns a filter tree reads."""
-    if isinstance(node, And):
-        return set().union(*(filter_columns(item) for item in node.items))
-    target = FIELDS[node.field].target
-    return {target.column.name if isinstance(target, Coalesce) else target.name}
+    """The interception columns a filter tree reads (``id`` for what the totals and the child
+    rows hold, which is looked up by it)."""
+    columns: set[str] = set()
+    for name in filter_fields(node):
+        target = FIELDS[name].target
+        if isinstance(target, Coalesce | Missing):
+            columns.add(target.column.name)
+        elif isinstance(target, Col):
+            columns.add(target.name)
+        elif isinstance(target, Duration):
+            columns |= {"started_at", "ended_at"}
+        else:
+            columns.add("id")
+    return columns
 
 
 def compile_filters(node: Filter, dialect: Dialect = DUCKDB) -> Compiled:

@@ -16,6 +16,7 @@ class Dialect:
 
     name = "duckdb"
     true = "TRUE"
+    false = "FALSE"
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -40,12 +41,33 @@ class Dialect:
     def starts_with(self, subject: str, prefix: str) -> str:
         return f"starts_with({subject}, {prefix})"
 
+    def glob_pattern(self, pattern: str) -> str:
+        """The bound value that :meth:`glob` matches for a search pattern (``*`` is any text):
+        a LIKE pattern with ``%``, ``_`` and the escape character taken literally."""
+        escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return escaped.replace("*", "%")
+
+    def glob(self, subject: str, pattern: str) -> str:
+        return f"{subject} LIKE {pattern} ESCAPE '\\'"
+
+    def contains_pattern(self, text: str) -> str:
+        """The bound value :meth:`contains` matches: ``text`` anywhere, ``%``, ``_`` and the
+        escape character taken literally."""
+        return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+    def contains(self, subject: str, pattern: str) -> str:
+        return f"{subject} ILIKE {pattern} ESCAPE '\\'"
+
+    def micros_between(self, start: str, end: str) -> str:
+        return f"(epoch_us({end}) - epoch_us({start}))"
+
 
 class SQLiteDialect(Dialect):
     """SQLite: instants stored as integer microseconds, UUIDs as lower-case text."""
 
     name = "sqlite"
     true = "1"
+    false = "0"
 
     def placeholder(self, index: int) -> str:
         return f"?{index}"
@@ -60,6 +82,22 @@ class SQLiteDialect(Dialect):
 
     def starts_with(self, subject: str, prefix: str) -> str:
         return f"substr({subject}, 1, length({prefix})) = {prefix}"
+
+    def glob_pattern(self, pattern: str) -> str:
+        """SQLite's LIKE ignores ASCII case; its GLOB does not: ``*`` stays, and the characters
+        GLOB reads specially are put in brackets."""
+        special = {"?": "[?]", "[": "[[]"}
+        return "".join(special.get(c, c) for c in pattern)
+
+    def glob(self, subject: str, pattern: str) -> str:
+        return f"{subject} GLOB {pattern}"
+
+    def contains(self, subject: str, pattern: str) -> str:
+        # SQLite's LIKE ignores case for ASCII letters only.
+        return f"{subject} LIKE {pattern} ESCAPE '\\'"
+
+    def micros_between(self, start: str, end: str) -> str:
+        return f"({end} - {start})"
 
 
 class SparkDialect(Dialect):
@@ -85,6 +123,12 @@ class SparkDialect(Dialect):
 
     def starts_with(self, subject: str, prefix: str) -> str:
         return f"startswith({subject}, {prefix})"
+
+    def contains(self, subject: str, pattern: str) -> str:
+        return f"lower({subject}) LIKE lower({pattern}) ESCAPE '\\'"
+
+    def micros_between(self, start: str, end: str) -> str:
+        return f"(unix_micros({end}) - unix_micros({start}))"
 
 
 DUCKDB = Dialect()

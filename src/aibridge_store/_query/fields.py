@@ -1,5 +1,11 @@
 """The search keys as data: which column each key filters, how its value is read, and which
-keys each endpoint accepts (docs/semantics.md, "Search queries")."""
+keys each endpoint accepts (docs/semantics.md, "Search queries"; README, "The search language").
+
+Most keys test a column of the interception itself. The extended language's keys also test what
+the import keeps per interception (:class:`Totals`: token sums, counts of prompts, tool calls,
+errors and thoughts) and the child rows (:class:`Child`: prompt text, tool calls, thoughts): a
+filter on those selects the interceptions whose id is among the matching rows.
+"""
 
 from __future__ import annotations
 
@@ -24,16 +30,54 @@ class Coalesce:
     fallback: str
 
 
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """Whether a column is NULL (``is:in_flight``: no end time yet)."""
+
+    column: Col
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """Microseconds from ``started_at`` to ``ended_at`` (NULL while in flight)."""
+
+
+TOTALS_TABLE = "aibridge_interception_totals"
+"""The table of per-interception totals the imports keep (``_schema.INTERCEPTION_TOTALS``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """A column of the interception totals."""
+
+    column: str
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A column of one of the interception's child tables."""
+
+    table: str
+    column: str
+
+
+Target = Col | Coalesce | Missing | Duration | Totals | Child
+
+
 class ValueType(Enum):
     USER = "user"  # me, a UUID, or a username
     TEXT = "text"
     TIME = "time"  # RFC 3339, Go's parser
+    COUNT = "count"  # a whole number, compared (>, >=, <, <=, a..b)
+    DURATION = "duration"  # 30s, 1.5m, 2h, 500ms, 1d (a number alone is seconds), compared
+    CONTAINS = "contains"  # text found anywhere, ignoring case
+    FLAG = "flag"  # a name from FLAGS
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
     key: str
-    target: Col | Coalesce
+    target: Target
     value_type: ValueType
     node: type = Equals
 
@@ -51,8 +95,39 @@ FIELDS: dict[str, Field] = {
         Field("started_before", Col("started_at"), ValueType.TIME, AtMost),
         Field("model_prefix", Col("model"), ValueType.TEXT, StartsWith),
         Field("client_prefix", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, StartsWith),
+        # The extended language's keys.
+        Field("input_tokens", Totals("input_tokens"), ValueType.COUNT),
+        Field("output_tokens", Totals("output_tokens"), ValueType.COUNT),
+        Field("cache_read_tokens", Totals("cache_read_input_tokens"), ValueType.COUNT),
+        Field("cache_write_tokens", Totals("cache_write_input_tokens"), ValueType.COUNT),
+        Field("duration", Duration(), ValueType.DURATION),
+        Field("prompt", Child("aibridge_user_prompts", "prompt"), ValueType.CONTAINS),
+        Field("tool", Child("aibridge_tool_usages", "tool"), ValueType.TEXT),
+        Field("mcp", Child("aibridge_tool_usages", "server_url"), ValueType.CONTAINS),
+        Field("tool_input", Child("aibridge_tool_usages", "input"), ValueType.CONTAINS),
+        Field("thought", Child("aibridge_model_thoughts", "content"), ValueType.CONTAINS),
+        Field("has", Totals(""), ValueType.FLAG),
+        Field("is", Col(""), ValueType.FLAG),
+        # What the flags test (not keys of their own).
+        Field("prompts", Totals("prompts"), ValueType.COUNT),
+        Field("tool_calls", Totals("tool_calls"), ValueType.COUNT),
+        Field("tool_errors", Totals("tool_errors"), ValueType.COUNT),
+        Field("thoughts", Totals("thoughts"), ValueType.COUNT),
+        Field("in_flight", Missing(Col("ended_at")), ValueType.FLAG),
+        Field("credential_kind", Col("credential_kind"), ValueType.TEXT),
     )
 }
+
+FLAGS: dict[str, dict[str, tuple[str, object]]] = {
+    "has": {"prompt": ("prompts", 0), "tool": ("tool_calls", 0), "tool_error": ("tool_errors", 0),
+            "thinking": ("thoughts", 0)},
+    "is": {"in_flight": ("in_flight", True), "byok": ("credential_kind", "byok")},
+}
+"""``has:name`` is ``field > value``; ``is:name`` is ``field = value``."""
+
+EXTENDED_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "duration", "prompt",
+                 "tool", "mcp", "tool_input", "thought", "has", "is")
+"""Keys of the extended language, for interceptions, sessions and reports; unknown to Coder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +141,8 @@ class Endpoint:
     keys: dict[str, str]
     default_key: str | None
     invalid_message: str
+    extended: tuple[str, ...] = ()
+    """Keys the extended language adds (not read strictly)."""
 
 
 INTERCEPTIONS_SEARCH = Endpoint(
@@ -73,6 +150,7 @@ INTERCEPTIONS_SEARCH = Endpoint(
     {k: k for k in ("initiator", "provider", "provider_name", "model", "client", "started_after", "started_before")},
     "initiator",
     "Invalid workspace search query.",
+    EXTENDED_KEYS,
 )
 SESSIONS_SEARCH = Endpoint(
     "sessions",
@@ -91,6 +169,7 @@ SESSIONS_SEARCH = Endpoint(
     },
     None,
     "Invalid session search query.",
+    EXTENDED_KEYS,
 )
 MODELS_SEARCH = Endpoint("models", {"model": "model_prefix"}, "model", "Invalid AI Bridge models search query.")
 CLIENTS_SEARCH = Endpoint("clients", {"client": "client_prefix"}, "client", "Invalid AI Bridge clients search query.")

@@ -2,18 +2,26 @@
 
 Every problem is collected into one :class:`QueryValidationError`, as Coder does; errors about the
 shape of elements come first and alone.
+
+Beyond Coder (README, "The search language"), unless ``strict``: a text or user key may be
+negated (``-client:Cursor``, as often as wanted), and its value may list alternatives
+(``provider:anthropic,openai``); a text value with ``*`` is a glob (``model:claude-*``). Each of
+these was an error in Coder or a literal that no stored value can equal.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .._gocompat import GoTime, GoTimeError, go_quote, go_trim_quotes, parse_go_uuid, parse_rfc3339
 from ..errors import QueryValidationError, Validation
-from .ast import And, BareTerm, Filter, KeyTerm, Query
-from .fields import FIELDS, Endpoint, ValueType
+from .ast import Above, And, AtLeast, AtMost, BareTerm, Below, Contains, Equals, Filter, Glob, KeyTerm, Not, Or, Query
+from .fields import FIELDS, FLAGS, Endpoint, ValueType
 from .parser import parse_query
 
 UserLookup = Callable[[str], "uuid.UUID | None"]
@@ -25,6 +33,8 @@ class BindContext:
 
     actor_user_id: uuid.UUID | None = None
     find_user: UserLookup | None = None
+    strict: bool = False
+    """Read the query as Coder does: no negation, lists or globs."""
 
 
 def compile_query_filters(text: str, endpoint: Endpoint, context: BindContext) -> And:
@@ -49,9 +59,20 @@ def bind(query: Query, endpoint: Endpoint, context: BindContext) -> And:
                 "Only provide 1 instance of this query param.",
             ))
             continue
+        field = FIELDS[field_name]
+        extended = not context.strict and field.node is Equals and field.value_type is not ValueType.TIME
+        if extended:
+            for negated in values.pop(f"-{key}", []):
+                found = _alternatives(key, field_name, negated, context, errors)
+                if found is not None:
+                    filters.append(Not(found))
         if not given or given[0] == "":
             continue
-        field = FIELDS[field_name]
+        if extended:
+            found = _alternatives(key, field_name, given[0], context, errors)
+            if found is not None:
+                filters.append(found)
+            continue
         value = _parse_value(key, field.value_type, given[0], context, errors)
         if value is None:
             continue
@@ -60,6 +81,16 @@ def bind(query: Query, endpoint: Endpoint, context: BindContext) -> And:
             if value.is_zero:
                 continue
         filters.append(field.node(field_name, value))
+    if not context.strict:
+        for key in endpoint.extended:
+            for text in values.pop(key, []):
+                found = _extended(key, text, context, errors)
+                if found is not None:
+                    filters.append(found)
+            for text in values.pop(f"-{key}", []):
+                found = _extended(key, text, context, errors)
+                if found is not None:
+                    filters.append(Not(found))
     errors += [Validation(key, f"Query param {go_quote(key)} is not a valid query param") for key in values]
     after, before = times.get("started_after"), times.get("started_before")
     if after and before and not after.is_zero and not before.is_zero and before.nanos <= after.nanos:
@@ -69,8 +100,31 @@ def bind(query: Query, endpoint: Endpoint, context: BindContext) -> And:
             '"started_after" if set',
         ))
     if errors:
-        raise QueryValidationError(endpoint.invalid_message, query=query.text, validations=errors)
+        raise _validation_error(query, endpoint, errors, context)
     return And(tuple(filters))
+
+
+def _validation_error(
+    query: Query, endpoint: Endpoint, errors: list[Validation], context: BindContext
+) -> QueryValidationError:
+    """Coder's error, pointing at the term of the first problem, with a "did you mean" for an
+    unknown key."""
+    field = errors[0].field
+    span = next((t.span for t in query.terms if isinstance(t, KeyTerm) and t.key.lower() == field), None)
+    if span is None and field in ("q", endpoint.default_key):
+        span = next((t.span for t in query.terms if isinstance(t, BareTerm)), None)
+    hint = ""
+    if errors[0].detail.endswith("is not a valid query param"):
+        known = [*endpoint.keys, *(() if context.strict else endpoint.extended)]
+        negated = field.startswith("-") and not context.strict
+        close = difflib.get_close_matches(field.removeprefix("-") if negated else field, known, n=1)
+        if context.strict and (field.startswith("-") or field in endpoint.extended):
+            hint = "that is the extended search language, which strict reading leaves out"
+        elif close:
+            hint = f"did you mean {go_quote(('-' if negated else '') + close[0])}?"
+    return QueryValidationError(endpoint.invalid_message, query=query.text, validations=errors,
+                                start=None if span is None else span.start, end=None if span is None else span.end,
+                                hint=hint)
 
 
 def _collect(query: Query, endpoint: Endpoint) -> tuple[dict[str, list[str]], Validation | None]:
@@ -88,6 +142,102 @@ def _collect(query: Query, endpoint: Endpoint) -> tuple[dict[str, list[str]], Va
             return values, Validation("q", "no search key specified")
         values.setdefault(endpoint.default_key, []).append(go_trim_quotes(element))
     return values, None
+
+
+def _extended(key: str, text: str, context: BindContext, errors: list[Validation]) -> Filter | None:
+    """A term of a key only the extended language has; None for an empty value (no filter)."""
+    if text == "":
+        return None
+    value_type = FIELDS[key].value_type
+    if value_type is ValueType.COUNT:
+        return _range(key, text, _whole_number, errors)
+    if value_type is ValueType.DURATION:
+        return _range(key, text, _micros, errors)
+    if value_type is ValueType.TEXT:
+        return _alternatives(key, key, text, context, errors)
+    parts = text.split(",")
+    if "" in parts:
+        errors.append(Validation(key, f"Query param {go_quote(key)} has an empty value in its list {go_quote(text)}"))
+        return None
+    found: list[Filter] = []
+    for part in parts:
+        if value_type is ValueType.CONTAINS:
+            found.append(Contains(key, part))
+            continue
+        flag = FLAGS[key].get(part)
+        if flag is None:
+            known = ", ".join(FLAGS[key])
+            errors.append(Validation(key, f"Query param {go_quote(key)} has invalid value {go_quote(part)}: "
+                                          f"expected one of {known}"))
+            return None
+        field, value = flag
+        found.append(Above(field, value) if key == "has" else Equals(field, value))
+    return found[0] if len(found) == 1 else Or(tuple(found))
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)?")
+_UNIT_MICROS = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
+
+
+def _whole_number(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _micros(text: str) -> int | None:
+    """A duration (``30s``, ``1.5m``, ``2h``, ``500ms``, ``1d``; a number alone is seconds) in
+    microseconds."""
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        return None
+    return int(Decimal(found.group(1)) * _UNIT_MICROS[found.group(2) or "s"])
+
+
+def _range(key: str, text: str, read: Callable[[str], int | None], errors: list[Validation]) -> Filter | None:
+    """``>n``, ``>=n``, ``<n``, ``<=n``, ``a..b`` (inclusive, either end may be left out) or ``n``."""
+    for operator, node in ((">=", AtLeast), ("<=", AtMost), (">", Above), ("<", Below)):
+        if text.startswith(operator):
+            value = read(text[len(operator):])
+            if value is not None:
+                return node(key, value)
+            break
+    else:
+        if ".." in text:
+            start, _, end = text.partition("..")
+            low, high = read(start) if start else None, read(end) if end else None
+            if (start or end) and (low is not None or not start) and (high is not None or not end):
+                items: list[Filter] = [AtLeast(key, low)] if low is not None else []
+                items += [AtMost(key, high)] if high is not None else []
+                return items[0] if len(items) == 1 else And(tuple(items))
+        else:
+            value = read(text)
+            if value is not None:
+                return Equals(key, value)
+    shape = "a duration (30s, 1.5m, 2h, 500ms, 1d)" if read is _micros else "a whole number"
+    errors.append(Validation(key, f"Query param {go_quote(key)} has invalid value {go_quote(text)}: expected "
+                                  f"{shape}, alone or as >n, >=n, <n, <=n or a..b"))
+    return None
+
+
+def _alternatives(
+    key: str, field_name: str, text: str, context: BindContext, errors: list[Validation]
+) -> Filter | None:
+    """A value of the extended language: ``a,b`` any of them, ``a*`` a glob (text keys)."""
+    parts = text.split(",")
+    if len(parts) > 1 and "" in parts:
+        errors.append(Validation(key, f"Query param {go_quote(key)} has an empty value in its list {go_quote(text)}"))
+        return None
+    value_type = FIELDS[field_name].value_type
+    found: list[Filter] = []
+    for part in parts:
+        if value_type is ValueType.TEXT and "*" in part:
+            found.append(Glob(field_name, part))
+            continue
+        value = _parse_value(key, value_type, part, context, errors)
+        if value is not None:
+            found.append(Equals(field_name, value))
+    if len(found) < len(parts):
+        return None
+    return found[0] if len(found) == 1 else Or(tuple(found))
 
 
 def _parse_value(

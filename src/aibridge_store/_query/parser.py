@@ -96,10 +96,15 @@ def _syntax_error(text: str, error: UnexpectedInput, message: str) -> QuerySynta
         detail = f"Query element {go_quote(element)} cannot be read at this character"
     else:
         detail = f"Query element {go_quote(element)} can only contain 1 ':'"
+    hint = ""
+    if element.count(":") > 1 and not element.startswith(":"):
+        key = go_trim_quotes(element.split(":", 1)[0])
+        hint = f"quote values that contain ':', as in {key}:\"{element.split(':', 1)[1].strip(':')}\""
     return QuerySyntaxError(
         message,
         query=text,
         validations=[Validation("q", detail)],
         start=position,
         end=position + 1,
+        hint=hint,
     )

@@ -45,10 +45,13 @@ def resolve_user(con: duckdb.DuckDBPyConnection, user: str | uuid.UUID) -> uuid.
     return user_id if user_id is not None else find_user(con, str(user))
 
 
-def bind_filters(con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint) -> And:
-    """The filters ``q`` means for ``endpoint``, usernames looked up in the store, with the
-    actor's row scope added."""
-    context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: _visible_user(con, actor, name))
+def bind_filters(
+    con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint, strict: bool = False
+) -> And:
+    """The filters ``q`` means for ``endpoint`` (as Coder reads it when ``strict``), usernames
+    looked up in the store, with the actor's row scope added."""
+    context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: _visible_user(con, actor, name),
+                          strict=strict)
     filters = compile_query_filters(q, endpoint, context)
     scope = actor.scope()
     return And((*filters.items, scope)) if scope is not None else filters

@@ -68,10 +68,11 @@ def list_interceptions(
     actor: Actor | None,
     memo: ReadMemo | None = None,
     deep: DeepPages = DEEP_PAGES,
+    strict: bool = False,
 ) -> InterceptionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
-    filters = _remember(memo, "filters", (q, actor), lambda: bind_filters(con, actor, q, ENDPOINT))
+    filters = _remember(memo, "filters", (q, actor, strict), lambda: bind_filters(con, actor, q, ENDPOINT, strict))
     cursor = None
     if page.after is not None:
         after = page.after

@@ -19,7 +19,7 @@ import duckdb
 from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import as_uuid, go_quote
 from .._query import SESSIONS_SEARCH as ENDPOINT
-from .._query import And, Compiler, Equals
+from .._query import And, Compiler, Equals, filter_fields
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
 from ..errors import PaginationError, Validation
 from ..models import SessionsPage
@@ -42,11 +42,12 @@ def list_sessions(
     after_initiator_id: object = None,
     actor: Actor | None,
     memo: ReadMemo | None = None,
+    strict: bool = False,
 ) -> SessionsPage:
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
     initiator = _cursor_initiator(after_initiator_id, page.after_key)
-    filters = bind_filters(con, actor, q, ENDPOINT)
+    filters = bind_filters(con, actor, q, ENDPOINT, strict)
     source = _Rollup(filters) if _selects_whole_sessions(filters) else _Groups(filters)
     cursor = None
     if page.after_key:
@@ -59,7 +60,9 @@ def list_sessions(
 
 
 def _selects_whole_sessions(filters: And) -> bool:
-    return all(isinstance(f, Equals) and f.field in _WHOLE_SESSION_KEYS for f in filters.items)
+    """Whether the filters test only what all of a session's interceptions share (its id and
+    initiator): the rollup's rows then answer."""
+    return filter_fields(filters) <= _WHOLE_SESSION_KEYS
 
 
 def _cursor_initiator(value: object, session_id: str | None) -> uuid.UUID | None:

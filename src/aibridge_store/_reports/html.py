@@ -60,16 +60,16 @@ def bucket_for(first: datetime | None, last: datetime | None) -> str:
 
 def build(
     store: Store, q: str = "", *, since: datetime | None = None, until: datetime | None = None, tz: str = "UTC",
-    actor: _auth.Actor | None = None, reprice: bool = False, now: datetime | None = None,
+    actor: _auth.Actor | None = None, reprice: bool = False, now: datetime | None = None, strict: bool = False,
 ) -> str:
     """The page, as HTML text."""
     from .usage import recent, session_shapes, span
 
     zone = ZoneInfo(tz)
     with store._reporting(since, until) as (con, window):  # one window for every panel
-        first, last = span(con, q, window=window, actor=actor, totals=store._totals)
+        first, last = span(con, q, window=window, actor=actor, totals=store._totals, strict=strict)
     bucket = bucket_for(first, last)
-    common: dict[str, Any] = {"since": since, "until": until, "actor": actor}
+    common: dict[str, Any] = {"since": since, "until": until, "actor": actor, "strict": strict}
     priced = {**common, "reprice": reprice}
     total = store.usage(q, tz=tz, **priced).to_pylist()[0]
     by_user = store.usage(q, by=["user"], **priced).to_pylist()
@@ -82,9 +82,10 @@ def build(
     tools = store.tools(q, **common).to_pylist()
     servers = [row for row in store.tools(q, by="server", **common).to_pylist() if row["server_url"]]
     with store._reporting(since, until) as (con, window):
-        prompts = recent(con, q, "prompts", window=window, actor=actor, limit=RECENT, totals=store._totals).to_pylist()
-        calls = recent(con, q, "tool_calls", window=window, actor=actor, limit=RECENT, totals=store._totals).to_pylist()
-        shapes = session_shapes(con, q, window=window, actor=actor, totals=store._totals).to_arrow()
+        found: dict[str, Any] = {"window": window, "actor": actor, "totals": store._totals, "strict": strict}
+        prompts = recent(con, q, "prompts", limit=RECENT, **found).to_pylist()
+        calls = recent(con, q, "tool_calls", limit=RECENT, **found).to_pylist()
+        shapes = session_shapes(con, q, **found).to_arrow()
     threads = {(row["session_id"], row["user_id"]): _threads(store, row, actor) for row in top}
 
     names = {row["user_id"]: row["username"] or row["user_id"] for row in by_user}

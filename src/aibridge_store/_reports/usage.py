@@ -100,12 +100,12 @@ class Selection:
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, q: str, window: Window, actor: Actor | None, reprice: bool = False,
-        totals: str = ident(INTERCEPTION_TOTALS),
+        totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False,
     ) -> None:
         self.reprice = reprice
         self.totals = totals
         self.compiler = Compiler(table_alias="i")
-        filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH)
+        filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH, strict)
         where = self.compiler.compile(filters)
         if not filter_columns(filters) <= TOTALS_FILTERED:
             where = f'i."id" IN (SELECT i."id" FROM {_I} AS i WHERE {where})'
@@ -401,6 +401,7 @@ def _named(keys: Sequence[Key]) -> str:
 def usage(
     con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
     actor: Actor | None, book: PriceBook | None = None, reprice: bool = False, totals: str = ident(INTERCEPTION_TOTALS),
+    strict: bool = False,
     parts: bool = False,
 ) -> Report:
     """The usage report (``parts``: with the cost's parts, for :func:`cost`)."""
@@ -408,7 +409,7 @@ def usage(
     if unknown:
         raise ReportError(f"cannot group by {unknown[0]!r}; expected any of {', '.join(GROUPS)}")
     check_zone(con, tz)
-    selection = Selection(con, q, window, actor, reprice, totals)
+    selection = Selection(con, q, window, actor, reprice, totals, strict)
     selection.price(con, book)
     keys: list[Key] = []
     if bucket is not None:
@@ -436,7 +437,7 @@ def usage(
 
 def tools(
     con: duckdb.DuckDBPyConnection, q: str, *, by: str, window: Window, actor: Actor | None,
-    totals: str = ident(INTERCEPTION_TOTALS),
+    totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False,
 ) -> Report:
     """Tool calls of the selection per tool (and its server) or per server (MCP servers; tools
     without a server URL under ``""``), most called first. A tool call counts when its
@@ -444,7 +445,7 @@ def tools(
     calls whose interception's start time is known, found without a join."""
     if by not in ("tool", "server"):
         raise ReportError(f"cannot group tools by {by!r}; expected 'tool' or 'server'")
-    selection = Selection(con, q, window, actor, totals=totals)
+    selection = Selection(con, q, window, actor, totals=totals, strict=strict)
     keys = ['COALESCE(c."server_url", \'\') AS server_url'] + (['c."tool"'] if by == "tool" else [])
     errors = 'COALESCE(c."invocation_error", \'\') <> \'\''
     if selection.everything:
@@ -466,6 +467,7 @@ def tools(
 def sessions(
     con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None, limit: int | None,
     book: PriceBook | None = None, reprice: bool = False, totals: str = ident(INTERCEPTION_TOTALS),
+    strict: bool = False,
 ) -> Report:
     """The selection's sessions with their figures, most tokens first (input, output and cache).
 
@@ -474,7 +476,7 @@ def sessions(
     order among them is still decided by cost, start and id)."""
     if limit is not None and limit < 1:
         raise ReportError(f"limit must be at least 1, not {limit}")
-    selection = Selection(con, q, window, actor, reprice, totals)
+    selection = Selection(con, q, window, actor, reprice, totals, strict)
     if limit is not None:
         _only_top_sessions(con, selection, limit)
     selection.price(con, book)
@@ -513,10 +515,11 @@ def _only_top_sessions(con: duckdb.DuckDBPyConnection, selection: Selection, lim
 def users(
     con: duckdb.DuckDBPyConnection, q: str, *, tz: str, window: Window, actor: Actor | None,
     book: PriceBook | None = None, reprice: bool = False, totals: str = ident(INTERCEPTION_TOTALS),
+    strict: bool = False,
 ) -> Report:
     """Per user: when first and last seen, on how many days (in ``tz``), and what they used."""
     check_zone(con, tz)
-    selection = Selection(con, q, window, actor, reprice, totals)
+    selection = Selection(con, q, window, actor, reprice, totals, strict)
     selection.price(con, book)
     zone = selection.param(tz)
     extra = (', min(i."started_at") AS first_seen, max(i."started_at") AS last_seen, '
@@ -544,10 +547,11 @@ COST_COLUMNS = ("cost_usd", *COST_PARTS, "unpriced_tokens", "unpriced_intercepti
 def cost(
     con: duckdb.DuckDBPyConnection, q: str, *, by: tuple[str, ...], bucket: str | None, tz: str, window: Window,
     actor: Actor | None, book: PriceBook | None = None, reprice: bool = False, totals: str = ident(INTERCEPTION_TOTALS),
+    strict: bool = False,
 ) -> Report:
     """The usage report's cost figures (and the tokens they price), with the source of the prices."""
     table = usage(con, q, by=by, bucket=bucket, tz=tz, window=window, actor=actor, book=book, reprice=reprice,
-                  totals=totals, parts=True).table
+                  totals=totals, strict=strict, parts=True).table
     keys = [n for n in table.column_names if n not in _FIGURES]
     return Report("cost", table.select([*keys, *COST_COLUMNS]))
 
@@ -561,9 +565,9 @@ _FIGURES = frozenset({
 
 
 def span(con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None,
-         totals: str = ident(INTERCEPTION_TOTALS)) -> tuple[datetime | None, datetime | None]:
+         totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False) -> tuple[datetime | None, datetime | None]:
     """When the first and the last selected interception started."""
-    selection = Selection(con, q, window, actor, totals=totals)
+    selection = Selection(con, q, window, actor, totals=totals, strict=strict)
     rows = con.execute(
         f'WITH {selection.selected()} SELECT min(i."started_at"), max(i."started_at") FROM sel AS i', selection.params
     ).fetchall()
@@ -573,11 +577,11 @@ def span(con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor
 
 def recent(
     con: duckdb.DuckDBPyConnection, q: str, what: str, *, window: Window, actor: Actor | None, limit: int,
-    totals: str = ident(INTERCEPTION_TOTALS),
+    totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False,
 ) -> Report:
     """The newest ``limit`` prompts (``what="prompts"``) or tool calls (``"tool_calls"``) of the
     selection, with who and which model and client, newest first."""
-    selection = Selection(con, q, window, actor, totals=totals)
+    selection = Selection(con, q, window, actor, totals=totals, strict=strict)
     table, columns = {
         "prompts": (USER_PROMPTS, 'c."prompt"'),
         "tool_calls": (TOOL_USAGES, 'c."tool", COALESCE(c."server_url", \'\') AS server_url, c."input", c."injected", '
@@ -597,11 +601,11 @@ def recent(
 
 def session_shapes(
     con: duckdb.DuckDBPyConnection, q: str, *, window: Window, actor: Actor | None,
-    totals: str = ident(INTERCEPTION_TOTALS),
+    totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False,
 ) -> Report:
     """Per session of the selection: from its first start to its last end in microseconds
     (NULL while none has ended), and its interceptions."""
-    selection = Selection(con, q, window, actor, totals=totals)
+    selection = Selection(con, q, window, actor, totals=totals, strict=strict)
     sql = f"""
         WITH {selection.selected()}
         SELECT epoch_us(max(i."ended_at")) - epoch_us(min(i."started_at")) AS duration_us, count(*) AS interceptions

@@ -1,0 +1,134 @@
+"""The compiled SQL selects exactly the rows a plain Python reading of the filter tree selects, on
+DuckDB and on SQLite (through the dialect seam), for random queries of the extended language
+over random small data."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from typing import Any
+
+import duckdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aibridge_store import QueryError
+from aibridge_store._query import (
+    DUCKDB,
+    ENDPOINTS,
+    SQLITE,
+    And,
+    BindContext,
+    Equals,
+    Glob,
+    Not,
+    Or,
+    compile_filters,
+    compile_query_filters,
+)
+from aibridge_store._query.ast import Filter
+
+ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")
+BOB = uuid.UUID("22222222-2222-4222-8222-222222222222")
+CONTEXT = BindContext(actor_user_id=ALICE, find_user={"alice": ALICE, "bob": BOB}.get)
+COLUMNS = {"initiator": "initiator_id", "provider": "provider", "provider_name": "provider_name",
+           "model": "model", "client": "client", "session_id": "session_id"}
+
+# Values rich in what globs and LIKE read specially.
+WORDS = ["claude-sonnet-4", "claude-haiku", "gpt-5", "gpt_5", "o4%mini", "a\\b", "Cursor", "cursor", "", "x*y"]
+row_strategy = st.fixed_dictionaries({
+    "initiator_id": st.sampled_from([ALICE, BOB]),
+    "provider": st.sampled_from(["anthropic", "openai", "open_ai"]),
+    "provider_name": st.sampled_from(["anthropic", "bedrock", "openai"]),
+    "model": st.sampled_from(WORDS),
+    "client": st.sampled_from([None, "Unknown", "Cursor", "Claude Code", "claude-code"]),
+    "session_id": st.sampled_from(["s1", "s_1", "s%1"]),
+})
+pattern = st.lists(st.sampled_from(["claude", "-", "*", "gpt", "_", "%", "5", "\\", "C", "ursor", "s", "1", "o4"]),
+                   min_size=1, max_size=5).map("".join)
+term = st.tuples(
+    st.booleans(),  # negated
+    st.sampled_from(["provider", "provider_name", "model", "client", "session_id"]),
+    st.lists(pattern, min_size=1, max_size=3),
+) | st.tuples(st.booleans(), st.just("initiator"), st.lists(st.sampled_from(["alice", "bob", "me"]), min_size=1,
+                                                             max_size=2))
+
+
+def _query(terms: list[tuple[bool, str, list[str]]]) -> str:
+    return " ".join(f'{"-" if negated else ""}{key}:"{",".join(values)}"' for negated, key, values in terms)
+
+
+def _glob(pattern: str, value: str) -> bool:
+    return re.fullmatch(".*".join(re.escape(piece) for piece in pattern.split("*")), value, re.S) is not None
+
+
+def _value(row: dict[str, Any], field: str) -> Any:
+    value = row[COLUMNS[field]]
+    return "Unknown" if field == "client" and value is None else value
+
+
+def matches(node: Filter, row: dict[str, Any]) -> bool:
+    """The filter tree read in plain Python."""
+    if isinstance(node, And):
+        return all(matches(item, row) for item in node.items)
+    if isinstance(node, Or):
+        return any(matches(item, row) for item in node.items)
+    if isinstance(node, Not):
+        return not matches(node.item, row)
+    if isinstance(node, Equals):
+        return bool(_value(row, node.field) == node.value)
+    if isinstance(node, Glob):
+        return _glob(str(node.value), _value(row, node.field))
+    raise AssertionError(f"unexpected node {node!r}")
+
+
+def _ordered(row: dict[str, Any]) -> list[Any]:
+    return [row[column] for column in COLUMNS.values()]
+
+
+def _duckdb(rows: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (n INTEGER, initiator_id UUID, provider VARCHAR, provider_name VARCHAR, "
+                "model VARCHAR, client VARCHAR, session_id VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", [[n, *_ordered(row)] for n, row in enumerate(rows)])
+    return con
+
+
+def _sqlite(rows: list[dict[str, Any]]) -> sqlite3.Connection:
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE t (n INTEGER, initiator_id TEXT, provider TEXT, provider_name TEXT, model TEXT, "
+                "client TEXT, session_id TEXT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [[n, str(row["initiator_id"]), *_ordered(row)[1:]] for n, row in enumerate(rows)])
+    return con
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(row_strategy, min_size=1, max_size=12), terms=st.lists(term, min_size=1, max_size=4))
+def test_sql_selects_what_the_filter_tree_means(rows: list[dict[str, Any]], terms: list[Any]) -> None:
+    try:
+        filters = compile_query_filters(_query(terms), ENDPOINTS["sessions"], CONTEXT)
+    except QueryError:
+        return  # a key given twice unnegated: Coder's error, kept
+    expected = sorted(n for n, row in enumerate(rows) if matches(filters, row))
+    on_duckdb = compile_filters(filters, DUCKDB)
+    found = _duckdb(rows).execute(f"SELECT n FROM t WHERE {on_duckdb.sql} ORDER BY n", on_duckdb.params).fetchall()
+    assert [n for (n,) in found] == expected
+    on_sqlite = compile_filters(filters, SQLITE)
+    params = {str(i): p for i, p in enumerate(on_sqlite.params, start=1)}
+    found = _sqlite(rows).execute(f"SELECT n FROM t WHERE {on_sqlite.sql} ORDER BY n", params).fetchall()
+    assert [n for (n,) in found] == expected
+
+
+def test_the_forms_bind_as_documented() -> None:
+    def bound(text: str) -> tuple[Filter, ...]:
+        return compile_query_filters(text, ENDPOINTS["interceptions"], CONTEXT).items
+
+    assert bound("-client:Cursor") == (Not(Equals("client", "Cursor")),)
+    assert bound("provider:anthropic,openai") == (Or((Equals("provider", "anthropic"), Equals("provider", "openai"))),)
+    assert bound("model:claude-*") == (Glob("model", "claude-*"),)
+    assert bound("-model:gpt-5*,o4*") == (Not(Or((Glob("model", "gpt-5*"), Glob("model", "o4*")))),)
+    assert bound("initiator:alice,bob -initiator:me") == (
+        Not(Equals("initiator", ALICE)), Or((Equals("initiator", ALICE), Equals("initiator", BOB))))
+    assert bound("-client:a -client:b") == (Not(Equals("client", "a")), Not(Equals("client", "b")))
