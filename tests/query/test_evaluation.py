@@ -132,3 +132,57 @@ def test_the_forms_bind_as_documented() -> None:
     assert bound("initiator:alice,bob -initiator:me") == (
         Not(Equals("initiator", ALICE)), Or((Equals("initiator", ALICE), Equals("initiator", BOB))))
     assert bound("-client:a -client:b") == (Not(Equals("client", "a")), Not(Equals("client", "b")))
+
+
+def _written(node: Any) -> str:
+    """A random query tree as text: ("and" | "or", children), ("not", child) or a term."""
+    if node[0] == "and":
+        return " ".join(_written(child) for child in node[1])
+    if node[0] == "or":
+        return "(" + " OR ".join(_written(child) for child in node[1]) + ")"
+    if node[0] == "not":
+        return f"-({_written(node[1])})"
+    return _query([node])
+
+
+trees = st.recursive(
+    term,
+    lambda inner: st.one_of(
+        st.tuples(st.just("and"), st.lists(inner, min_size=2, max_size=3)),
+        st.tuples(st.just("or"), st.lists(inner, min_size=2, max_size=3)),
+        st.tuples(st.just("not"), inner),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(row_strategy, min_size=1, max_size=12), tree=trees)
+def test_groups_select_what_the_filter_tree_means(rows: list[dict[str, Any]], tree: Any) -> None:
+    """Groups, OR and negated groups: the same check on both engines."""
+    text = _written(tree)
+    try:
+        filters = compile_query_filters(text, ENDPOINTS["sessions"], CONTEXT)
+    except QueryError:
+        return  # only Coder's "given more than once", within one group of ANDed terms
+    expected = sorted(n for n, row in enumerate(rows) if matches(filters, row))
+    on_duckdb = compile_filters(filters, DUCKDB)
+    found = _duckdb(rows).execute(f"SELECT n FROM t WHERE {on_duckdb.sql} ORDER BY n", on_duckdb.params).fetchall()
+    assert [n for (n,) in found] == expected, text
+    on_sqlite = compile_filters(filters, SQLITE)
+    params = {str(i): p for i, p in enumerate(on_sqlite.params, start=1)}
+    found = _sqlite(rows).execute(f"SELECT n FROM t WHERE {on_sqlite.sql} ORDER BY n", params).fetchall()
+    assert [n for (n,) in found] == expected, text
+
+
+def test_groups_bind_as_written() -> None:
+    def bound(text: str) -> tuple[Filter, ...]:
+        return compile_query_filters(text, ENDPOINTS["interceptions"], CONTEXT).items
+
+    assert bound("(model:claude-* OR model:gpt-5*) -client:Unknown") == (
+        Or((Glob("model", "claude-*"), Glob("model", "gpt-5*"))), Not(Equals("client", "Unknown")))
+    assert bound("-(provider:openai OR model:x) client:a") == (
+        Not(Or((Equals("provider", "openai"), Equals("model", "x")))), Equals("client", "a"))
+    assert bound("model:gpt(beta)") == (Equals("model", "gpt(beta)"),)  # no group: Coder's reading
+    assert bound("(model:a model:b) OR model:c") == (Or((
+        And((Equals("model", "a"), Equals("model", "b"))), Equals("model", "c"))),)

@@ -113,9 +113,10 @@ def test_extended_values_never_appear_in_sql(key: str, parts: list[str], negated
         assert marker in compiled.params or like in compiled.params
 
 
-# Queries of Coder's language that use none of the new forms: no ',' or '*' anywhere, and no key
-# that starts with '-'.
-coder_text = query_text.filter(lambda t: "," not in t and "*" not in t and not re.search(r'(^|[ ])"?-[^ :]*"?:', t))
+# Queries of Coder's language that use none of the new forms: no ',' or '*' anywhere, no key that
+# starts with '-', no parenthesis opening or closing an element, no " OR ".
+coder_text = query_text.filter(lambda t: "," not in t and "*" not in t and not re.search(r'(^|[ ])"?-[^ :]*"?:', t)
+                               and not re.search(r"(^| )-?\(|\)( |$)| OR ", t))
 
 
 @settings(max_examples=500, deadline=None)

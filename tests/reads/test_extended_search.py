@@ -55,6 +55,10 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
     ("-initiator:alice", lambda r: r["initiator"] == USER_B),
     ("initiator:alice,bob -model:claude-*,o4-*", lambda r: r["model"] in ("gpt-5", "gpt-5-mini")),
     ("-client:Unknown -client:Cursor", lambda r: r["client"] == "Claude Code"),
+    ("(model:claude-* OR client:Cursor) -initiator:bob",
+     lambda r: r["initiator"] == USER_A),
+    ("-(provider:openai OR client:Unknown)", lambda r: r["provider"] == "anthropic" and r["client"] != "Unknown"),
+    ("(initiator:bob model:o4-*) OR (initiator:alice model:gpt-*)", lambda r: r["model"] in ("o4-mini", "gpt-5")),
 ]
 
 

@@ -39,9 +39,37 @@ Term = KeyTerm | BareTerm
 
 
 @dataclass(frozen=True, slots=True)
+class AllOf:
+    """Terms or groups written side by side (the extended language's AND)."""
+
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Terms or groups joined by ``OR``."""
+
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotGroup:
+    """``-( ... )``."""
+
+    item: Node
+
+
+Node = Term | AllOf | AnyOf | NotGroup
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
+    """``terms`` as written, in order; ``tree`` their grouping, for a query of the extended
+    language that uses groups or ``OR`` (None: the terms are ANDed, as Coder reads them)."""
+
     terms: tuple[Term, ...] = ()
     text: str = field(default="", compare=False)
+    tree: Node | None = None
 
 
 @dataclass(frozen=True, slots=True)

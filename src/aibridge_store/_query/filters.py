@@ -20,7 +20,26 @@ from decimal import Decimal
 
 from .._gocompat import GoTime, GoTimeError, go_quote, go_trim_quotes, parse_go_uuid, parse_rfc3339
 from ..errors import QueryValidationError, Validation
-from .ast import Above, And, AtLeast, AtMost, BareTerm, Below, Contains, Equals, Filter, Glob, KeyTerm, Not, Or, Query
+from .ast import (
+    Above,
+    AllOf,
+    And,
+    AnyOf,
+    AtLeast,
+    AtMost,
+    BareTerm,
+    Below,
+    Contains,
+    Equals,
+    Filter,
+    Glob,
+    KeyTerm,
+    Node,
+    Not,
+    NotGroup,
+    Or,
+    Query,
+)
 from .fields import FIELDS, FLAGS, Endpoint, ValueType
 from .parser import parse_query
 
@@ -39,11 +58,14 @@ class BindContext:
 
 def compile_query_filters(text: str, endpoint: Endpoint, context: BindContext) -> And:
     """Parse ``text`` and bind it for ``endpoint``: the one entry point the read layer uses."""
-    return bind(parse_query(text, message=endpoint.invalid_message), endpoint, context)
+    query = parse_query(text, message=endpoint.invalid_message, extended=not context.strict)
+    return bind(query, endpoint, context)
 
 
 def bind(query: Query, endpoint: Endpoint, context: BindContext) -> And:
     """Turn a parsed query into filters for ``endpoint``; raise :class:`QueryValidationError`."""
+    if query.tree is not None:
+        return _bind_tree(query, endpoint, context)
     values, problem = _collect(query, endpoint)
     if problem is not None:
         raise QueryValidationError(endpoint.invalid_message, query=query.text, validations=[problem])
@@ -102,6 +124,33 @@ def bind(query: Query, endpoint: Endpoint, context: BindContext) -> And:
     if errors:
         raise _validation_error(query, endpoint, errors, context)
     return And(tuple(filters))
+
+
+def _bind_tree(query: Query, endpoint: Endpoint, context: BindContext) -> And:
+    """A query with groups: each term binds on its own (so ``(model:a OR model:b)`` is fine, and
+    a bare word is one ``initiator:`` term), the groups become AND, OR and NOT. Every problem of
+    every term is reported, pointing at the first."""
+    problems: list[QueryValidationError] = []
+
+    def visit(node: Node) -> Filter:
+        if isinstance(node, AllOf | AnyOf):
+            items = tuple(visit(item) for item in node.items)
+            return And(items) if isinstance(node, AllOf) else Or(items)
+        if isinstance(node, NotGroup):
+            return Not(visit(node.item))
+        try:
+            bound = bind(Query(terms=(node,), text=query.text), endpoint, context)
+            return bound.items[0] if len(bound.items) == 1 else bound
+        except QueryValidationError as e:
+            problems.append(e)
+            return And()
+
+    found = visit(query.tree) if query.tree is not None else And()
+    if problems:
+        first = problems[0]
+        raise QueryValidationError(endpoint.invalid_message, query=query.text, start=first.start, end=first.end,
+                                   hint=first.hint, validations=[v for p in problems for v in p.validations])
+    return found if isinstance(found, And) else And((found,))
 
 
 def _validation_error(

@@ -22,4 +22,5 @@ def grammar_text() -> str:
 
 @functools.cache
 def search_parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                start=["start", "extended"])

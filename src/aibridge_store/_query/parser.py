@@ -13,12 +13,14 @@ from lark.tree import Meta
 
 from .._gocompat import go_quote, go_trim_quotes
 from ..errors import QuerySyntaxError, Validation
-from .ast import BareTerm, KeyTerm, Query, Span, Term
+from .ast import AllOf, AnyOf, BareTerm, KeyTerm, Node, NotGroup, Query, Span, Term
 from .grammar import search_parser
 
 
-def parse_query(text: str, *, message: str = "Invalid search query.") -> Query:
-    """Parse a ``q`` string into a :class:`Query`; raise :class:`QuerySyntaxError` if malformed."""
+def parse_query(text: str, *, message: str = "Invalid search query.", extended: bool = False) -> Query:
+    """Parse a ``q`` string into a :class:`Query`; raise :class:`QuerySyntaxError` if malformed.
+    ``extended``: a query with groups or ``OR`` gets its :attr:`Query.tree`; any other is read
+    as Coder reads it."""
     if not isinstance(text, str):
         raise QuerySyntaxError(
             message,
@@ -34,12 +36,69 @@ def parse_query(text: str, *, message: str = "Invalid search query.") -> Query:
             start=e.start,
             end=e.end,
         ) from None
+    if extended:
+        grouped = _grouped(text)
+        if grouped is not None:
+            return grouped
     try:
-        tree = search_parser().parse(text)
+        tree = search_parser().parse(text, start="start")
     except UnexpectedInput as e:
         raise _syntax_error(text, e, message) from None
     terms = _ToTerms().transform(tree)
     return Query(terms=tuple(terms), text=text)
+
+
+def _grouped(text: str) -> Query | None:
+    """The query as the extended grammar reads it, when it parses there and has a group or an
+    ``OR``; None otherwise."""
+    try:
+        parsed = search_parser().parse(text.rstrip(" "), start="extended")
+    except UnexpectedInput:
+        return None
+    node = _ToTree().transform(parsed)
+    if isinstance(node, Term) or (isinstance(node, AllOf) and all(isinstance(i, Term) for i in node.items)):
+        return None
+    return Query(terms=tuple(_leaves(node)), text=text, tree=node)
+
+
+def _leaves(node: Node) -> list[Term]:
+    if isinstance(node, AllOf | AnyOf):
+        return [term for item in node.items for term in _leaves(item)]
+    if isinstance(node, NotGroup):
+        return _leaves(node.item)
+    return [node]
+
+
+@v_args(meta=True)
+class _ToTree(Transformer[Token, Node]):
+    def extended(self, meta: Meta, children: list[Node]) -> Node:
+        return children[0]
+
+    def any_of(self, meta: Meta, children: list[Node]) -> Node:
+        return children[0] if len(children) == 1 else AnyOf(tuple(children))
+
+    def all_of(self, meta: Meta, children: list[Node]) -> Node:
+        return children[0] if len(children) == 1 else AllOf(tuple(children))
+
+    def group(self, meta: Meta, children: list[Node | Token]) -> Node:
+        (inner,) = [c for c in children if not isinstance(c, Token)]
+        return inner
+
+    def not_group(self, meta: Meta, children: list[Node | Token]) -> Node:
+        (inner,) = [c for c in children if not isinstance(c, Token)]
+        return NotGroup(inner)
+
+    def x_text(self, meta: Meta, tokens: list[Token]) -> tuple[str, Span]:
+        return "".join(tokens), _span(meta)
+
+    def x_key_term(self, meta: Meta, children: list[tuple[str, Span] | Token]) -> KeyTerm:
+        key, _colons, value = children
+        assert isinstance(key, tuple) and isinstance(value, tuple), "key and value are text nodes"
+        return KeyTerm(go_trim_quotes(key[0]), go_trim_quotes(value[0]), _span(meta))
+
+    def x_bare_term(self, meta: Meta, children: list[tuple[str, Span]]) -> BareTerm:
+        raw, span = children[0]
+        return BareTerm(raw, span)
 
 
 def _span(meta: Meta) -> Span:
