@@ -84,3 +84,24 @@ def test_the_command_line_examples_run_on_the_demo_store_issue_9(tmp_path: Path)
     with contextlib.redirect_stdout(out):
         assert main(["--db", str(db), "sessions", "--limit", "4"]) == 0
     assert out.getvalue() == expected
+
+
+def test_the_search_language_section_and_the_help_name_every_key_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from aibridge_store._query.fields import FLAGS, INTERCEPTIONS_SEARCH, SESSIONS_SEARCH
+    from aibridge_store._query.help import grammar_operators
+    from aibridge_store.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The search language"):readme.index("## Layout")]
+    keys = {*INTERCEPTIONS_SEARCH.keys, *SESSIONS_SEARCH.keys, *INTERCEPTIONS_SEARCH.extended}
+    flags = {f"{key}:{name}" for key, names in FLAGS.items() for name in names}
+    assert main(["help", "search"]) == 0
+    shown = capsys.readouterr().out
+    for key in keys:
+        assert f"`{key}`" in section, key
+        assert f"\n  {key} " in shown, key
+    for flag in flags:
+        assert f"`{flag}`" in section, flag
+        assert flag.split(":")[1] in shown, flag
+    assert set(grammar_operators()) == {"_OR", "LPAR", "NOT_LPAR", "RPAR"}
+    assert "`OR`" in section and "`-( ... )`" in section

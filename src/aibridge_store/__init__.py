@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._auth import Actor
     from ._gocompat import go_time_text
     from ._load import ImportSummary, TableCounts
-    from ._query import parse_query
+    from ._query import parse_query, search_help
     from ._reports import Report, write_rows
     from ._schema import DATABASE_SCHEMES
     from ._store import Store
@@ -67,6 +67,7 @@ _LAZY = {
     "TableCounts": "._load",
     "go_time_text": "._gocompat",
     "parse_query": "._query",
+    "search_help": "._query",
     **{name: ".models" for name in _MODELS},
 }
 """Where each public name lives. They load on first use, so that a program (the command line's
@@ -124,5 +125,6 @@ __all__ = [
     "__version__",
     "go_time_text",
     "parse_query",
+    "search_help",
     "write_rows",
 ]

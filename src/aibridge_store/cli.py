@@ -325,6 +325,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.add_argument("query", help="one SELECT statement")
     _output_options(sql)
+    topics = commands.add_parser("help", help="help on a topic: search (the -q language)")
+    topics.add_argument("topic", choices=("search",))
     report = commands.add_parser("report", help="usage reports: usage, cost, tools, sessions, users, html")
     kinds = report.add_subparsers(dest="report", required=True)
     for kind, summary, example in _REPORTS:
@@ -388,6 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args)
         if args.command == "prune":
             return _prune(args)
+        if args.command == "help":
+            from . import search_help
+
+            print(search_help())
+            return 0
         return _READS[args.command](args)
     except AibridgeStoreError as e:
         if getattr(args, "json", False):

@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +189,38 @@ def test_groups_bind_as_written() -> None:
     assert bound("model:gpt(beta)") == (Equals("model", "gpt(beta)"),)  # no group: Coder's reading
     assert bound("(model:a model:b) OR model:c") == (Or((
         And((Equals("model", "a"), Equals("model", "b"))), Equals("model", "c"))),)
+
+
+PARIS_NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # 13:00 in Paris
+STARTS = [PARIS_NOON - timedelta(days=d, hours=h) for d in range(0, 40, 3) for h in (0, 12, 13, 14)]
+
+
+def _paris_day(moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo("Europe/Paris")).date()
+
+
+@pytest.mark.parametrize(("value", "keep"), [
+    ("today", lambda t: _paris_day(t) == date(2026, 3, 10)),
+    ("yesterday", lambda t: _paris_day(t) == date(2026, 3, 9)),
+    ("2026-03-01..2026-03-04", lambda t: date(2026, 3, 1) <= _paris_day(t) <= date(2026, 3, 4)),
+    ("2026-03-01..", lambda t: _paris_day(t) >= date(2026, 3, 1)),
+    ("..2026-02-10", lambda t: _paris_day(t) <= date(2026, 2, 10)),
+    (">-7d", lambda t: t > PARIS_NOON - timedelta(days=7)),
+    ("<=-3d", lambda t: t <= PARIS_NOON - timedelta(days=3)),
+    (">2026-03-01", lambda t: _paris_day(t) > date(2026, 3, 1)),
+    ("<2026-03-01", lambda t: _paris_day(t) < date(2026, 3, 1)),
+    (">=2026-03-01", lambda t: _paris_day(t) >= date(2026, 3, 1)),
+    ("<=2026-03-01", lambda t: _paris_day(t) <= date(2026, 3, 1)),
+    ('">2026-03-01T23:00:00Z"', lambda t: t > datetime(2026, 3, 1, 23, tzinfo=UTC)),
+    ("2026-02-28", lambda t: _paris_day(t) == date(2026, 2, 28)),
+])
+def test_started_counts_whole_days_in_the_callers_zone(value: str, keep: Any) -> None:
+    context = BindContext(tz="Europe/Paris", now=PARIS_NOON)
+    filters = compile_query_filters(f"started:{value}", ENDPOINTS["interceptions"], context)
+    compiled = compile_filters(filters, DUCKDB)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE t (n INTEGER, started_at TIMESTAMPTZ)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [[n, t] for n, t in enumerate(STARTS)])
+    found = con.execute(f"SELECT n FROM t WHERE {compiled.sql} ORDER BY n", compiled.params).fetchall()
+    assert [n for (n,) in found] == [n for n, t in enumerate(STARTS) if keep(t)]

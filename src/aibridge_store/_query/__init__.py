@@ -5,6 +5,7 @@ from .compiler import Compiled, Compiler, compile_filters, filter_columns, filte
 from .dialect import DIALECTS, DUCKDB, SPARK, SQLITE, Dialect
 from .fields import CLIENTS_SEARCH, ENDPOINTS, INTERCEPTIONS_SEARCH, MODELS_SEARCH, SESSIONS_SEARCH, Endpoint
 from .filters import BindContext, bind, compile_query_filters
+from .help import search_help
 from .parser import parse_query
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "filter_columns",
     "filter_fields",
     "parse_query",
+    "search_help",
 ]

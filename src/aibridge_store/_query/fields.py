@@ -71,6 +71,7 @@ class ValueType(Enum):
     COUNT = "count"  # a whole number, compared (>, >=, <, <=, a..b)
     DURATION = "duration"  # 30s, 1.5m, 2h, 500ms, 1d (a number alone is seconds), compared
     CONTAINS = "contains"  # text found anywhere, ignoring case
+    WHEN = "when"  # a day, a span of days, a time or a time back from now, compared
     FLAG = "flag"  # a name from FLAGS
 
 
@@ -80,34 +81,44 @@ class Field:
     target: Target
     value_type: ValueType
     node: type = Equals
+    doc: str = ""
+    """What the key selects, for ``aibridge-store help search``."""
 
 
 FIELDS: dict[str, Field] = {
     f.key: f
     for f in (
-        Field("initiator", Col("initiator_id"), ValueType.USER),
-        Field("provider", Col("provider"), ValueType.TEXT),
-        Field("provider_name", Col("provider_name"), ValueType.TEXT),
-        Field("model", Col("model"), ValueType.TEXT),
-        Field("client", Coalesce(Col("client"), "Unknown"), ValueType.TEXT),
-        Field("session_id", Col("session_id"), ValueType.TEXT),
-        Field("started_after", Col("started_at"), ValueType.TIME, AtLeast),
-        Field("started_before", Col("started_at"), ValueType.TIME, AtMost),
+        Field("initiator", Col("initiator_id"), ValueType.USER,
+              doc="the user who made the request (me, a UUID or a username)"),
+        Field("provider", Col("provider"), ValueType.TEXT, doc="the provider type (anthropic, openai, copilot...)"),
+        Field("provider_name", Col("provider_name"), ValueType.TEXT,
+              doc="the provider's configured name (bedrock, vertex...)"),
+        Field("model", Col("model"), ValueType.TEXT, doc="the model"),
+        Field("client", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, doc="the client (Unknown: none recorded)"),
+        Field("session_id", Col("session_id"), ValueType.TEXT, doc="the session id (sessions only)"),
+        Field("started_after", Col("started_at"), ValueType.TIME, AtLeast,
+              doc="started at or after a quoted RFC 3339 time"),
+        Field("started_before", Col("started_at"), ValueType.TIME, AtMost,
+              doc="started at or before a quoted RFC 3339 time"),
         Field("model_prefix", Col("model"), ValueType.TEXT, StartsWith),
         Field("client_prefix", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, StartsWith),
         # The extended language's keys.
-        Field("input_tokens", Totals("input_tokens"), ValueType.COUNT),
-        Field("output_tokens", Totals("output_tokens"), ValueType.COUNT),
-        Field("cache_read_tokens", Totals("cache_read_input_tokens"), ValueType.COUNT),
-        Field("cache_write_tokens", Totals("cache_write_input_tokens"), ValueType.COUNT),
-        Field("duration", Duration(), ValueType.DURATION),
-        Field("prompt", Child("aibridge_user_prompts", "prompt"), ValueType.CONTAINS),
-        Field("tool", Child("aibridge_tool_usages", "tool"), ValueType.TEXT),
-        Field("mcp", Child("aibridge_tool_usages", "server_url"), ValueType.CONTAINS),
-        Field("tool_input", Child("aibridge_tool_usages", "input"), ValueType.CONTAINS),
-        Field("thought", Child("aibridge_model_thoughts", "content"), ValueType.CONTAINS),
-        Field("has", Totals(""), ValueType.FLAG),
-        Field("is", Col(""), ValueType.FLAG),
+        Field("input_tokens", Totals("input_tokens"), ValueType.COUNT, doc="input tokens of all its token usages"),
+        Field("output_tokens", Totals("output_tokens"), ValueType.COUNT, doc="output tokens"),
+        Field("cache_read_tokens", Totals("cache_read_input_tokens"), ValueType.COUNT, doc="cache-read tokens"),
+        Field("cache_write_tokens", Totals("cache_write_input_tokens"), ValueType.COUNT, doc="cache-write tokens"),
+        Field("duration", Duration(), ValueType.DURATION, doc="end minus start (none while in flight)"),
+        Field("started", Col("started_at"), ValueType.WHEN, doc="when it started (days in the caller's time zone)"),
+        Field("prompt", Child("aibridge_user_prompts", "prompt"), ValueType.CONTAINS, doc="a prompt holds the text"),
+        Field("tool", Child("aibridge_tool_usages", "tool"), ValueType.TEXT, doc="a tool call has that tool name"),
+        Field("mcp", Child("aibridge_tool_usages", "server_url"), ValueType.CONTAINS,
+              doc="a tool call's MCP server URL holds the text"),
+        Field("tool_input", Child("aibridge_tool_usages", "input"), ValueType.CONTAINS,
+              doc="a tool call's input holds the text"),
+        Field("thought", Child("aibridge_model_thoughts", "content"), ValueType.CONTAINS,
+              doc="a model thought holds the text"),
+        Field("has", Totals(""), ValueType.FLAG, doc="has a prompt, tool call, failed tool call or thought"),
+        Field("is", Col(""), ValueType.FLAG, doc="in flight (no end yet), or on the user's own key"),
         # What the flags test (not keys of their own).
         Field("prompts", Totals("prompts"), ValueType.COUNT),
         Field("tool_calls", Totals("tool_calls"), ValueType.COUNT),
@@ -125,8 +136,8 @@ FLAGS: dict[str, dict[str, tuple[str, object]]] = {
 }
 """``has:name`` is ``field > value``; ``is:name`` is ``field = value``."""
 
-EXTENDED_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "duration", "prompt",
-                 "tool", "mcp", "tool_input", "thought", "has", "is")
+EXTENDED_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "duration", "started",
+                 "prompt", "tool", "mcp", "tool_input", "thought", "has", "is")
 """Keys of the extended language, for interceptions, sessions and reports; unknown to Coder."""
 
 

@@ -16,7 +16,9 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from .._gocompat import GoTime, GoTimeError, go_quote, go_trim_quotes, parse_go_uuid, parse_rfc3339
 from ..errors import QueryValidationError, Validation
@@ -54,6 +56,10 @@ class BindContext:
     find_user: UserLookup | None = None
     strict: bool = False
     """Read the query as Coder does: no negation, lists or globs."""
+    tz: str = "UTC"
+    """The time zone whose days ``started:`` counts in."""
+    now: datetime | None = None
+    """The moment ``started:>-7d`` counts back from (None: the time of binding)."""
 
 
 def compile_query_filters(text: str, endpoint: Endpoint, context: BindContext) -> And:
@@ -202,6 +208,8 @@ def _extended(key: str, text: str, context: BindContext, errors: list[Validation
         return _range(key, text, _whole_number, errors)
     if value_type is ValueType.DURATION:
         return _range(key, text, _micros, errors)
+    if value_type is ValueType.WHEN:
+        return _started(key, text, context, errors)
     if value_type is ValueType.TEXT:
         return _alternatives(key, key, text, context, errors)
     parts = text.split(",")
@@ -239,6 +247,74 @@ def _micros(text: str) -> int | None:
     if found is None:
         return None
     return int(Decimal(found.group(1)) * _UNIT_MICROS[found.group(2) or "s"])
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BACK = re.compile(r"-(\d+)(m|h|d|w)")
+_BACK_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def _started(key: str, text: str, context: BindContext, errors: list[Validation]) -> Filter | None:
+    """``started:`` a day (``2026-01-31``, ``today``, ``yesterday``: the whole day in the
+    caller's time zone), days ``a..b`` (both whole, either end may be left out), a time (RFC
+    3339) or a time back from now (``-7d``, ``-12h``, ``-30m``, ``-2w``), alone or after ``>``,
+    ``>=``, ``<``, ``<=``."""
+    zone = ZoneInfo(context.tz)
+    now = context.now or datetime.now(UTC)
+
+    def span(value: str) -> tuple[datetime, datetime] | None:
+        """The instants ``[from, to)`` a value covers (a single instant: ``to == from``)."""
+        day = {"today": now.astimezone(zone).date(), "yesterday": now.astimezone(zone).date() - timedelta(days=1)}
+        if value in day or _DAY.fullmatch(value):
+            first = day[value] if value in day else date.fromisoformat(value)
+            start = datetime(first.year, first.month, first.day, tzinfo=zone)
+            return start, datetime.combine(first + timedelta(days=1), time(), tzinfo=zone)
+        back = _BACK.fullmatch(value)
+        if back:
+            moment = now - int(back.group(1)) * _BACK_UNITS[back.group(2)]
+            return moment, moment
+        try:
+            moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=parse_rfc3339(value.upper()).micros)
+        except (GoTimeError, OverflowError, ValueError):
+            return None
+        return moment, moment
+
+    def at(moment: datetime) -> GoTime:
+        return GoTime(int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000)
+
+    found: Filter | None = None
+    for operator in (">=", "<=", ">", "<"):
+        if text.startswith(operator):
+            bounds = span(text[len(operator):])
+            if bounds is not None:
+                first, end = bounds
+                whole = first != end
+                choices: dict[str, Filter] = {
+                    ">=": AtLeast(key, at(first)), "<": Below(key, at(first)),
+                    ">": AtLeast(key, at(end)) if whole else Above(key, at(first)),
+                    "<=": Below(key, at(end)) if whole else AtMost(key, at(first)),
+                }
+                found = choices[operator]
+            break
+    else:
+        if ".." in text:
+            low, _, high = text.partition("..")
+            lows, highs = span(low) if low else None, span(high) if high else None
+            if (low or high) and (lows is not None or not low) and (highs is not None or not high):
+                items: list[Filter] = [AtLeast(key, at(lows[0]))] if lows is not None else []
+                if highs is not None:
+                    items.append(Below(key, at(highs[1])) if highs[0] != highs[1] else AtMost(key, at(highs[0])))
+                found = items[0] if len(items) == 1 else And(tuple(items))
+        else:
+            bounds = span(text)
+            if bounds is not None:
+                first, end = bounds
+                found = And((AtLeast(key, at(first)), Below(key, at(end)))) if first != end else Equals(key, at(first))
+    if found is None:
+        errors.append(Validation(key, f"Query param {go_quote(key)} has invalid value {go_quote(text)}: expected a day "
+                                      "(2026-01-31, today, yesterday), a time (quoted RFC 3339) or a time back from "
+                                      "now (-7d, -12h, -30m, -2w), alone, as a..b, or after >, >=, <, <="))
+    return found
 
 
 def _range(key: str, text: str, read: Callable[[str], int | None], errors: list[Validation]) -> Filter | None:

@@ -46,12 +46,12 @@ def resolve_user(con: duckdb.DuckDBPyConnection, user: str | uuid.UUID) -> uuid.
 
 
 def bind_filters(
-    con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint, strict: bool = False
+    con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint, strict: bool = False, tz: str = "UTC"
 ) -> And:
-    """The filters ``q`` means for ``endpoint`` (as Coder reads it when ``strict``), usernames
-    looked up in the store, with the actor's row scope added."""
+    """The filters ``q`` means for ``endpoint`` (as Coder reads it when ``strict``; days of
+    ``started:`` in ``tz``), usernames looked up in the store, with the actor's row scope added."""
     context = BindContext(actor_user_id=actor.user_id, find_user=lambda name: _visible_user(con, actor, name),
-                          strict=strict)
+                          strict=strict, tz=tz)
     filters = compile_query_filters(q, endpoint, context)
     scope = actor.scope()
     return And((*filters.items, scope)) if scope is not None else filters

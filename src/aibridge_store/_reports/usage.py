@@ -100,12 +100,12 @@ class Selection:
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, q: str, window: Window, actor: Actor | None, reprice: bool = False,
-        totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False,
+        totals: str = ident(INTERCEPTION_TOTALS), strict: bool = False, tz: str = "UTC",
     ) -> None:
         self.reprice = reprice
         self.totals = totals
         self.compiler = Compiler(table_alias="i")
-        filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH, strict)
+        filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH, strict, tz)
         where = self.compiler.compile(filters)
         if not filter_columns(filters) <= TOTALS_FILTERED:
             where = f'i."id" IN (SELECT i."id" FROM {_I} AS i WHERE {where})'
@@ -409,7 +409,7 @@ def usage(
     if unknown:
         raise ReportError(f"cannot group by {unknown[0]!r}; expected any of {', '.join(GROUPS)}")
     check_zone(con, tz)
-    selection = Selection(con, q, window, actor, reprice, totals, strict)
+    selection = Selection(con, q, window, actor, reprice, totals, strict, tz)
     selection.price(con, book)
     keys: list[Key] = []
     if bucket is not None:
@@ -519,7 +519,7 @@ def users(
 ) -> Report:
     """Per user: when first and last seen, on how many days (in ``tz``), and what they used."""
     check_zone(con, tz)
-    selection = Selection(con, q, window, actor, reprice, totals, strict)
+    selection = Selection(con, q, window, actor, reprice, totals, strict, tz)
     selection.price(con, book)
     zone = selection.param(tz)
     extra = (', min(i."started_at") AS first_seen, max(i."started_at") AS last_seen, '
