@@ -8,6 +8,7 @@
     python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
     python3 dev.py bench-pages [--interceptions N]   # point reads beside bare SQL and PostgreSQL
     python3 dev.py bench-reports [--interceptions N]   # reports and the SQL views beside plain DuckDB SQL
+    python3 dev.py bench-search [--interceptions N]   # the extended search language beside unfiltered pages
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -170,8 +171,12 @@ def bench_reports(args: list[str]) -> None:
     run(PYTHON, "benchmarks/reports.py", *args)
 
 
+def bench_search(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/search.py", *args)
+
+
 COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages,
-            "bench-reports": bench_reports}
+            "bench-reports": bench_reports, "bench-search": bench_search}
 
 
 def main() -> None:

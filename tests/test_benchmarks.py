@@ -82,6 +82,21 @@ def test_report_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
         assert case in result.stdout, case
 
 
+def test_search_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "search.py"), "--interceptions", "300", "--repeat", "1",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    for case in ("page, unfiltered", "page, 10 terms (negation, globs, ranges, a group)",
+                 'page, prompt:"flaky" (every prompt searched)', "usage report, 10 terms"):
+        assert figures[case]["median_ms"] > 0, case
+        assert case in result.stdout, case
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

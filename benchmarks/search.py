@@ -1,0 +1,95 @@
+"""The extended search language at scale: pages and a report filtered by the new forms, beside
+the same page unfiltered and the bare SQL page, in the same run.
+
+    python benchmarks/search.py --interceptions 1000000 [--repeat 9]
+
+The store is imported from the Parquet dataset. Every read is timed cold (``store.refresh()``
+first: nothing remembered), in rounds, one sample of each case per round; medians and spreads in
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from aibridge_store import Store  # noqa: E402
+from child import run_child  # noqa: E402
+from pages import timed_rounds  # noqa: E402
+from run import DATA, dataset  # noqa: E402
+
+_IMPORT = """
+import json, sys, time
+from aibridge_store import Store
+started = time.perf_counter()
+with Store.open(sys.argv[1]) as store:
+    store.import_path(sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+TEN_TERMS = ("(model:claude-* OR model:gpt-5*) -client:Unknown provider:anthropic,openai input_tokens:>1000 "
+             "-initiator:user1 duration:>1s has:tool -model:*mini* output_tokens:..100000 cache_read_tokens:>=0")
+QUERIES = {
+    "page, unfiltered": "",
+    "page, 10 terms (negation, globs, ranges, a group)": TEN_TERMS,
+    'page, prompt:"flaky" (every prompt searched)': 'prompt:"flaky"',
+    "page, model:claude-* -client:Unknown": "model:claude-* -client:Unknown",
+    "page, has:tool_error started:>-3650d": "has:tool_error started:>-3650d",
+}
+BARE_PAGE = ("SELECT id, started_at FROM aibridge_interceptions WHERE ended_at IS NOT NULL "
+             "ORDER BY started_at DESC, id DESC LIMIT 100")
+
+
+def cases(store: Store) -> dict[str, Callable[[], float | None]]:
+    def cold(call: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            store.refresh()
+            call()
+        return run
+
+    found: dict[str, Callable[[], float | None]] = {
+        name: cold(lambda q=q: store.list_interceptions(q, limit=100)) for name, q in QUERIES.items()
+    }
+    found["usage report, 10 terms"] = cold(lambda: store.usage(TEN_TERMS))
+    found["usage report, unfiltered"] = cold(lambda: store.usage())
+    found["bare SQL page (no children, no count)"] = lambda: store.sql(BARE_PAGE).fetchall() and None
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interceptions", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    data = dataset(args.interceptions, "parquet", args.seed, args.data_dir)
+    with tempfile.TemporaryDirectory(prefix="aibridge-search-") as tmp:
+        db = Path(tmp) / "store.duckdb"
+        imported = run_child(_IMPORT, str(db), str(data))
+        print(f"== {args.interceptions:,} interceptions imported from Parquet in {imported['seconds']:.1f} s")
+        with Store.open(db, read_only=True) as store:
+            counts = {name: store.list_interceptions(q, limit=1).count for name, q in QUERIES.items()}
+            report = timed_rounds(cases(store), args.repeat)
+    base = report["page, unfiltered"]["median_ms"]
+    print(f"\n== search, {args.interceptions:,} interceptions, cold, median of {args.repeat} rounds (ms)")
+    print(f"   {'case':<52}{'median':>9}{'spread':>9}{'x unfiltered':>14}{'matches':>10}")
+    for name, figures in report.items():
+        matches = f"{counts[name]:,}" if name in counts else ""
+        print(f"   {name:<52}{figures['median_ms']:>9.1f}{figures['spread_ms']:>9.1f}"
+              f"{figures['median_ms'] / base:>14.2f}{matches:>10}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
