@@ -57,6 +57,9 @@ def cases(store: Store) -> dict[str, Callable[[], float | None]]:
     found: dict[str, Callable[[], float | None]] = {
         name: cold(lambda q=q: store.list_interceptions(q, limit=100)) for name, q in QUERIES.items()
     }
+    found["sessions page, unfiltered"] = cold(lambda: store.list_sessions(limit=100))
+    found["sessions page, session.tokens:>1000000"] = cold(lambda: store.list_sessions("session.tokens:>1000000",
+                                                                                        limit=100))
     found["usage report, 10 terms"] = cold(lambda: store.usage(TEN_TERMS))
     found["usage report, unfiltered"] = cold(lambda: store.usage())
     found["bare SQL page (no children, no count)"] = lambda: store.sql(BARE_PAGE).fetchall() and None

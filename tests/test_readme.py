@@ -93,7 +93,7 @@ def test_the_search_language_section_and_the_help_name_every_key_and_flag(capsys
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## The search language"):readme.index("## Layout")]
-    keys = {*INTERCEPTIONS_SEARCH.keys, *SESSIONS_SEARCH.keys, *INTERCEPTIONS_SEARCH.extended}
+    keys = {*INTERCEPTIONS_SEARCH.keys, *SESSIONS_SEARCH.keys, *SESSIONS_SEARCH.extended}
     flags = {f"{key}:{name}" for key, names in FLAGS.items() for name in names}
     assert main(["help", "search"]) == 0
     shown = capsys.readouterr().out

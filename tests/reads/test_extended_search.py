@@ -95,3 +95,44 @@ def test_strict_reads_the_query_as_coder_does(store: Store, db: Path, capsys: py
 def test_a_list_with_an_empty_value_is_an_error(store: Store) -> None:
     with pytest.raises(QueryError, match='has an empty value in its list "a,"'):
         store.list_interceptions("model:a,")
+
+
+def test_session_grain_terms_test_the_whole_session(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.helpers.rows import token
+
+    plan = [  # n, user, model, session, seconds after start, tokens, thread root
+        (1, USER_A, "claude-sonnet-4", "big", 0, 90_000, None), (2, USER_A, "gpt-5", "big", 600, 20_000, None),
+        (3, USER_A, "claude-sonnet-4", "small", 60, 500, None), (4, USER_B, "gpt-5", "big", 30, 5_000, None),
+        (5, USER_B, "gpt-5", "long", 0, 1_000, None), (6, USER_B, "gpt-5", "long", 7200, 1_000, 5),
+    ]
+    rows = [interception(n, initiator_id=str(user), model=model, client_session_id=session, started_at=ts(at),
+                         ended_at=ts(at + 10), thread_root_id=str(uid(root)) if root else None)
+            for n, user, model, session, at, _, root in plan]
+    tokens = [token(n, n, input_tokens=amount, output_tokens=0, cache_read_input_tokens=0) for n, *_, amount, _ in plan]
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.import_arrow("users", pa.Table.from_pylist(users_rows()))
+        store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(rows))
+        store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens))
+        everything = {(s.id, s.initiator.id): s for s in store.list_sessions(limit=100).sessions}
+
+        def tokens_of(s: Any) -> int:
+            summary = s.token_usage_summary
+            return (summary.input_tokens + summary.output_tokens + summary.cache_read_input_tokens
+                    + summary.cache_write_input_tokens)
+
+        def found(q: str) -> set[tuple[str, Any]]:
+            return {(s.id, s.initiator.id) for s in store.list_sessions(q, limit=100).sessions}
+
+        assert found("session.tokens:>100000") == {k for k, s in everything.items() if tokens_of(s) > 100_000}
+        assert found("session.tokens:>100000") == {("big", USER_A)}
+        assert found("session.threads:>=2") == {k for k, s in everything.items() if s.threads >= 2}
+        long = {k for k, s in everything.items() if s.ended_at - s.started_at > timedelta(hours=1)}
+        assert found("session.duration:>1h") == long == {("long", USER_B)}
+        # With a term on interceptions, the session figures still cover the whole session.
+        claude = found("model:claude-*")
+        assert found("model:claude-* session.tokens:>100000") == claude & {("big", USER_A)} == {("big", USER_A)}
+        assert found("-session.tokens:>100000") == set(everything) - {("big", USER_A)}
+        with pytest.raises(QueryError, match='"session.tokens" is not a valid query param'):
+            store.list_interceptions("session.tokens:>5")

@@ -12,7 +12,18 @@ from typing import Any, ClassVar
 
 from .ast import Above, And, AtLeast, AtMost, Below, Contains, Equals, Filter, Glob, Not, Or, StartsWith
 from .dialect import DUCKDB, Dialect
-from .fields import FIELDS, TOTALS_TABLE, Child, Coalesce, Col, Duration, Missing, Totals
+from .fields import (
+    FIELDS,
+    SESSIONS_TABLE,
+    TOTALS_TABLE,
+    Child,
+    Coalesce,
+    Col,
+    Duration,
+    Missing,
+    SessionFigure,
+    Totals,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,19 @@ class Compiler:
     def visit_Duration(self, node: Duration) -> str:
         return self.dialect.micros_between(self.column("started_at"), self.column("ended_at"))
 
+    def _session(self, target: SessionFigure, test: Callable[[str], str]) -> str:
+        """The rows whose (session id, initiator) has a rollup row that passes ``test``."""
+        ident = self.dialect.ident
+        figure = {
+            "tokens": " + ".join(ident(c) for c in ("input_tokens", "output_tokens", "cache_read_input_tokens",
+                                                      "cache_write_input_tokens")),
+            "threads": ident("threads"),
+            "duration": self.dialect.micros_between(ident("started_at"), ident("ended_at")),
+        }[target.name]
+        outer = _session_key(self.dialect, self.column("session_id"), self.column("initiator_id"))
+        inner = _session_key(self.dialect, ident("session_id"), ident("initiator_id"))
+        return f"{outer} IN (SELECT {inner} FROM {ident(SESSIONS_TABLE)} WHERE {test(f'({figure})')})"
+
     def _compare(self, key: str, operator: str, value: object) -> str:
         # The target first, then the value: parameters are numbered in visit order.
         return self._leaf(key, lambda target: f"{target} {operator} {self.param(value)}")
@@ -104,6 +128,8 @@ class Compiler:
         """``test`` applied to the field's target: on the row itself, or, for what the totals
         and the child rows hold, as the set of interception ids whose rows pass it."""
         target = FIELDS[key].target
+        if isinstance(target, SessionFigure):
+            return self._session(target, test)
         if isinstance(target, Totals):
             rows, ids = TOTALS_TABLE, "id"
         elif isinstance(target, Child):
@@ -120,6 +146,12 @@ Compiler._dispatch = {
     for cls in (And, Or, Not, Equals, Glob, Contains, AtLeast, AtMost, Above, Below, StartsWith, Col, Coalesce,
                 Missing, Duration)
 }
+
+
+def _session_key(dialect: Dialect, session_id: str, initiator_id: str) -> str:
+    """One text per (session id, initiator): the id, then the initiator's UUID, which has a fixed
+    length and no '/', so that no two pairs give the same text."""
+    return f"({session_id} || '/' || {dialect.uuid_text(initiator_id)})"
 
 
 def filter_fields(node: Filter) -> set[str]:
@@ -143,6 +175,8 @@ def filter_columns(node: Filter) -> set[str]:
             columns.add(target.name)
         elif isinstance(target, Duration):
             columns |= {"started_at", "ended_at"}
+        elif isinstance(target, SessionFigure):
+            columns |= {"session_id", "initiator_id"}
         else:
             columns.add("id")
     return columns

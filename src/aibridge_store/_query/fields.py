@@ -61,7 +61,19 @@ class Child:
     column: str
 
 
-Target = Col | Coalesce | Missing | Duration | Totals | Child
+SESSIONS_TABLE = "aibridge_session_rollup"
+"""The sessions endpoint's rollup, one row per (session id, initiator) (``_schema.SESSION_ROLLUP``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFigure:
+    """A figure of the interception's whole session, from the session rollup: ``tokens`` (input,
+    output and cache tokens), ``threads`` or ``duration`` (first start to last end)."""
+
+    name: str
+
+
+Target = Col | Coalesce | Missing | Duration | Totals | Child | SessionFigure
 
 
 class ValueType(Enum):
@@ -117,6 +129,12 @@ FIELDS: dict[str, Field] = {
               doc="a tool call's input holds the text"),
         Field("thought", Child("aibridge_model_thoughts", "content"), ValueType.CONTAINS,
               doc="a model thought holds the text"),
+        Field("session.tokens", SessionFigure("tokens"), ValueType.COUNT,
+              doc="the whole session's input, output and cache tokens (sessions only)"),
+        Field("session.threads", SessionFigure("threads"), ValueType.COUNT,
+              doc="the whole session's threads (sessions only)"),
+        Field("session.duration", SessionFigure("duration"), ValueType.DURATION,
+              doc="the whole session, first start to last end (sessions only)"),
         Field("has", Totals(""), ValueType.FLAG, doc="has a prompt, tool call, failed tool call or thought"),
         Field("is", Col(""), ValueType.FLAG, doc="in flight (no end yet), or on the user's own key"),
         # What the flags test (not keys of their own).
@@ -163,6 +181,8 @@ INTERCEPTIONS_SEARCH = Endpoint(
     "Invalid workspace search query.",
     EXTENDED_KEYS,
 )
+SESSION_KEYS = ("session.tokens", "session.threads", "session.duration")
+"""Keys of the extended language that test a whole session, for the sessions endpoint."""
 SESSIONS_SEARCH = Endpoint(
     "sessions",
     {
@@ -180,7 +200,7 @@ SESSIONS_SEARCH = Endpoint(
     },
     None,
     "Invalid session search query.",
-    EXTENDED_KEYS,
+    (*EXTENDED_KEYS, *SESSION_KEYS),
 )
 MODELS_SEARCH = Endpoint("models", {"model": "model_prefix"}, "model", "Invalid AI Bridge models search query.")
 CLIENTS_SEARCH = Endpoint("clients", {"client": "client_prefix"}, "client", "Invalid AI Bridge clients search query.")

@@ -28,7 +28,7 @@ def grammar_operators() -> dict[str, str]:
 def search_help() -> str:
     """What ``aibridge-store help search`` prints: every search key with what it selects and the
     values it takes, and the forms of the extended language."""
-    keys = [*dict.fromkeys([*SESSIONS_SEARCH.keys, *INTERCEPTIONS_SEARCH.keys, *INTERCEPTIONS_SEARCH.extended])]
+    keys = [*dict.fromkeys([*SESSIONS_SEARCH.keys, *INTERCEPTIONS_SEARCH.keys, *SESSIONS_SEARCH.extended])]
     width = max(map(len, keys)) + 2
     lines = ["Search keys (q, -q): key:value terms separated by spaces; quote values with spaces or ':'.", ""]
     for key in keys:

@@ -20,6 +20,7 @@ from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import as_uuid, go_quote
 from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals, filter_fields
+from .._query.fields import SESSION_KEYS
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
 from ..errors import PaginationError, Validation
 from ..models import SessionsPage
@@ -29,7 +30,7 @@ from .memo import ReadMemo
 from .pagination import INVALID, keyset, parse_page
 
 _R = ident(SESSION_ROLLUP)
-_WHOLE_SESSION_KEYS = frozenset({"initiator", "session_id"})
+_WHOLE_SESSION_KEYS = frozenset({"initiator", "session_id", *SESSION_KEYS})
 
 
 def list_sessions(
