@@ -1,7 +1,7 @@
 """The search language: grammar → syntax tree → filters → SQL. Knows nothing about the store."""
 
 from .ast import And, AtLeast, AtMost, BareTerm, Equals, Glob, KeyTerm, Not, Or, Query, StartsWith
-from .compiler import Compiled, Compiler, compile_filters, filter_columns, filter_fields
+from .compiler import Compiled, Compiler, compile_filters, filter_columns, filter_fields, reads_totals
 from .dialect import DIALECTS, DUCKDB, SPARK, SQLITE, Dialect
 from .fields import CLIENTS_SEARCH, ENDPOINTS, INTERCEPTIONS_SEARCH, MODELS_SEARCH, SESSIONS_SEARCH, Endpoint
 from .filters import BindContext, bind, compile_query_filters
@@ -40,5 +40,6 @@ __all__ = [
     "filter_columns",
     "filter_fields",
     "parse_query",
+    "reads_totals",
     "search_help",
 ]

@@ -37,10 +37,15 @@ class Compiler:
 
     _dispatch: ClassVar[dict[type, Callable[[Compiler, Any], str]]]
 
-    def __init__(self, dialect: Dialect = DUCKDB, *, table_alias: str | None = None) -> None:
+    def __init__(
+        self, dialect: Dialect = DUCKDB, *, table_alias: str | None = None, totals_row: bool = False,
+        params: list[Any] | None = None,
+    ) -> None:
         self.dialect = dialect
         self.alias = table_alias
-        self.params: list[Any] = []
+        self.totals_row = totals_row
+        """The row is one of the interception totals: their columns are read directly."""
+        self.params: list[Any] = [] if params is None else params
 
     def compile(self, node: Any) -> str:
         return self._dispatch[type(node)](self, node)
@@ -130,6 +135,8 @@ class Compiler:
         target = FIELDS[key].target
         if isinstance(target, SessionFigure):
             return self._session(target, test)
+        if isinstance(target, Totals) and self.totals_row:
+            return test(self.column(target.column))
         if isinstance(target, Totals):
             rows, ids = TOTALS_TABLE, "id"
         elif isinstance(target, Child):
@@ -161,6 +168,11 @@ def filter_fields(node: Filter) -> set[str]:
     if isinstance(node, Not):
         return filter_fields(node.item)
     return {node.field}
+
+
+def reads_totals(node: Filter) -> bool:
+    """Whether a filter tree tests what the interception totals hold."""
+    return any(isinstance(FIELDS[name].target, Totals) for name in filter_fields(node))
 
 
 def filter_columns(node: Filter) -> set[str]:

@@ -5,8 +5,10 @@ shape of elements come first and alone.
 
 Beyond Coder (README, "The search language"), unless ``strict``: a text or user key may be
 negated (``-client:Cursor``, as often as wanted), and its value may list alternatives
-(``provider:anthropic,openai``); a text value with ``*`` is a glob (``model:claude-*``). Each of
-these was an error in Coder or a literal that no stored value can equal.
+(``provider:anthropic,openai``); a text value with ``*`` is a glob (``model:claude-*``); the
+endpoint's extended keys (tokens, duration, started, text, tools, flags, session figures) bind
+through :func:`_extended`; and a query with groups binds term by term (:func:`_bind_tree`). Each
+of these was an error in Coder or a literal that no stored value can equal.
 """
 
 from __future__ import annotations

@@ -18,15 +18,17 @@ import duckdb
 
 from .._auth import LOCAL_ADMIN, Actor
 from .._query import INTERCEPTIONS_SEARCH as ENDPOINT
-from .._query import Compiler, filter_columns
+from .._query import Compiler, filter_columns, reads_totals
 from .._query.ast import Filter
 from .._schema import (
     COUNTED_COLUMNS,
     INTERCEPTION_COUNTS,
+    INTERCEPTION_TOTALS,
     INTERCEPTIONS,
     PARENT_TIME,
     TOKEN_USAGES,
     TOOL_USAGES,
+    TOTALS_FILTERED,
     USER_PROMPTS,
     ident,
 )
@@ -98,6 +100,13 @@ def _remember(memo: ReadMemo | None, kind: str, key: Any, compute: Any) -> Any:
 
 
 def _where(compiler: Compiler, filters: Filter) -> str:
+    """Ended, and selected by the filters. Filters on what the totals hold (tokens, flags) are
+    tested on the totals in one pass, which also hold every column Coder's keys read; the rows
+    are then found by id."""
+    if reads_totals(filters) and filter_columns(filters) <= TOTALS_FILTERED:
+        inner = Compiler(compiler.dialect, table_alias="t", totals_row=True, params=compiler.params)
+        return (f'{compiler.column("id")} IN (SELECT t."id" FROM {ident(INTERCEPTION_TOTALS)} AS t '
+                f'WHERE t."ended_at" IS NOT NULL AND {inner.compile(filters)})')
     return f'{compiler.column("ended_at")} IS NOT NULL AND {compiler.compile(filters)}'
 
 

@@ -104,10 +104,11 @@ class Selection:
     ) -> None:
         self.reprice = reprice
         self.totals = totals
-        self.compiler = Compiler(table_alias="i")
         filters = bind_filters(con, actor or LOCAL_ADMIN, q, INTERCEPTIONS_SEARCH, strict, tz)
+        covered = filter_columns(filters) <= TOTALS_FILTERED
+        self.compiler = Compiler(table_alias="i", totals_row=covered)  # totals rows: their columns
         where = self.compiler.compile(filters)
-        if not filter_columns(filters) <= TOTALS_FILTERED:
+        if not covered:
             where = f'i."id" IN (SELECT i."id" FROM {_I} AS i WHERE {where})'
         if window.since is not None:
             where += f' AND i."started_at" >= {self.compiler.param(window.since)}'
