@@ -187,6 +187,8 @@ def test_groups_bind_as_written() -> None:
     assert bound("-(provider:openai OR model:x) client:a") == (
         Not(Or((Equals("provider", "openai"), Equals("model", "x")))), Equals("client", "a"))
     assert bound("model:gpt(beta)") == (Equals("model", "gpt(beta)"),)  # no group: Coder's reading
+    assert bound("(model:a) client:b") == (Equals("model", "a"), Equals("client", "b"))  # a group of one
+    assert bound("-(model:a)") == (Not(Equals("model", "a")),)
     assert bound("(model:a model:b) OR model:c") == (Or((
         And((Equals("model", "a"), Equals("model", "b"))), Equals("model", "c"))),)
 

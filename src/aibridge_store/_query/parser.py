@@ -55,8 +55,9 @@ def _grouped(text: str) -> Query | None:
         parsed = search_parser().parse(text.rstrip(" "), start="extended")
     except UnexpectedInput:
         return None
-    node = _ToTree().transform(parsed)
-    if isinstance(node, Term) or (isinstance(node, AllOf) and all(isinstance(i, Term) for i in node.items)):
+    reader = _ToTree()
+    node = reader.transform(parsed)
+    if not reader.grouped:
         return None
     return Query(terms=tuple(_leaves(node)), text=text, tree=node)
 
@@ -71,20 +72,28 @@ def _leaves(node: Node) -> list[Term]:
 
 @v_args(meta=True)
 class _ToTree(Transformer[Token, Node]):
+    grouped = False
+    """Whether the query has a group or an ``OR`` (even a group around one term)."""
+
     def extended(self, meta: Meta, children: list[Node]) -> Node:
         return children[0]
 
     def any_of(self, meta: Meta, children: list[Node]) -> Node:
-        return children[0] if len(children) == 1 else AnyOf(tuple(children))
+        if len(children) == 1:
+            return children[0]
+        self.grouped = True
+        return AnyOf(tuple(children))
 
     def all_of(self, meta: Meta, children: list[Node]) -> Node:
         return children[0] if len(children) == 1 else AllOf(tuple(children))
 
     def group(self, meta: Meta, children: list[Node | Token]) -> Node:
+        self.grouped = True
         (inner,) = [c for c in children if not isinstance(c, Token)]
         return inner
 
     def not_group(self, meta: Meta, children: list[Node | Token]) -> Node:
+        self.grouped = True
         (inner,) = [c for c in children if not isinstance(c, Token)]
         return NotGroup(inner)
 
