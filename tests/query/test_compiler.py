@@ -91,3 +91,17 @@ def test_prefix_treats_like_wildcards_as_plain_characters() -> None:
         sql = compile_filters(compile_query_filters(text, MODELS_SEARCH, CONTEXT))
         got = sorted(r[0] for r in duck.execute(f"SELECT model FROM aibridge_interceptions WHERE {sql.sql}", sql.params).fetchall())
         assert got == expected, text
+
+
+def test_the_registry_names_the_stores_tables_and_columns() -> None:
+    """The query layer knows nothing of the store but these names, which must be the store's."""
+    from aibridge_store._query.fields import FIELDS, SESSIONS_TABLE, TOTALS_TABLE, Child, Totals
+    from aibridge_store._schema import CHILD_TABLES, INTERCEPTION_TOTALS, SESSION_ROLLUP, TOTALS_COLUMNS
+
+    assert (TOTALS_TABLE, SESSIONS_TABLE) == (INTERCEPTION_TOTALS, SESSION_ROLLUP)
+    children = {table.name: {column.name for column in table.columns} for table in CHILD_TABLES}
+    for field in FIELDS.values():
+        if isinstance(field.target, Child):
+            assert field.target.column in children[field.target.table], field.key
+        if isinstance(field.target, Totals) and field.target.column:
+            assert field.target.column in dict(TOTALS_COLUMNS), field.key
