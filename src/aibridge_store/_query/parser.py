@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lark import Token, Transformer, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
@@ -44,7 +46,7 @@ def parse_query(text: str, *, message: str = "Invalid search query.", extended: 
         tree = search_parser().parse(text, start="start")
     except UnexpectedInput as e:
         raise _syntax_error(text, e, message) from None
-    terms = _ToTerms().transform(tree)
+    terms = _Reader().transform(tree)
     return Query(terms=tuple(terms), text=text)
 
 
@@ -55,7 +57,7 @@ def _grouped(text: str) -> Query | None:
         parsed = search_parser().parse(text.rstrip(" "), start="extended")
     except UnexpectedInput:
         return None
-    reader = _ToTree()
+    reader = _Reader()
     node = reader.transform(parsed)
     if not reader.grouped:
         return None
@@ -70,10 +72,32 @@ def _leaves(node: Node) -> list[Term]:
     return [node]
 
 
+def _span(meta: Meta) -> Span:
+    return Span(meta.start_pos, meta.end_pos)
+
+
 @v_args(meta=True)
-class _ToTree(Transformer[Token, Node]):
+class _Reader(Transformer[Token, Any]):
+    """Both of the grammar's readings: Coder's (``start``: the terms in order) and the extended
+    one (``extended``: the tree of groups), which share the rules of terms."""
+
     grouped = False
     """Whether the query has a group or an ``OR`` (even a group around one term)."""
+
+    def start(self, meta: Meta, children: list[Term]) -> list[Term]:
+        return children
+
+    def text(self, meta: Meta, tokens: list[Token]) -> tuple[str, Span]:
+        return "".join(tokens), _span(meta)
+
+    def key_term(self, meta: Meta, children: list[tuple[str, Span] | Token]) -> KeyTerm:
+        key, _colons, value = children
+        assert isinstance(key, tuple) and isinstance(value, tuple), "key and value are text nodes"
+        return KeyTerm(go_trim_quotes(key[0]), go_trim_quotes(value[0]), _span(meta))
+
+    def bare_term(self, meta: Meta, children: list[tuple[str, Span]]) -> BareTerm:
+        raw, span = children[0]
+        return BareTerm(raw, span)
 
     def extended(self, meta: Meta, children: list[Node]) -> Node:
         return children[0]
@@ -96,40 +120,6 @@ class _ToTree(Transformer[Token, Node]):
         self.grouped = True
         (inner,) = [c for c in children if not isinstance(c, Token)]
         return NotGroup(inner)
-
-    def x_text(self, meta: Meta, tokens: list[Token]) -> tuple[str, Span]:
-        return "".join(tokens), _span(meta)
-
-    def x_key_term(self, meta: Meta, children: list[tuple[str, Span] | Token]) -> KeyTerm:
-        key, _colons, value = children
-        assert isinstance(key, tuple) and isinstance(value, tuple), "key and value are text nodes"
-        return KeyTerm(go_trim_quotes(key[0]), go_trim_quotes(value[0]), _span(meta))
-
-    def x_bare_term(self, meta: Meta, children: list[tuple[str, Span]]) -> BareTerm:
-        raw, span = children[0]
-        return BareTerm(raw, span)
-
-
-def _span(meta: Meta) -> Span:
-    return Span(meta.start_pos, meta.end_pos)
-
-
-@v_args(meta=True)
-class _ToTerms(Transformer[Token, list[Term]]):
-    def start(self, meta: Meta, children: list[Term]) -> list[Term]:
-        return children
-
-    def text(self, meta: Meta, tokens: list[Token]) -> tuple[str, Span]:
-        return "".join(tokens), _span(meta)
-
-    def key_term(self, meta: Meta, children: list[tuple[str, Span] | Token]) -> KeyTerm:
-        key, _colons, value = children
-        assert isinstance(key, tuple) and isinstance(value, tuple), "key and value are text nodes"
-        return KeyTerm(go_trim_quotes(key[0]), go_trim_quotes(value[0]), _span(meta))
-
-    def bare_term(self, meta: Meta, children: list[tuple[str, Span]]) -> BareTerm:
-        raw, span = children[0]
-        return BareTerm(raw, span)
 
 
 def element_at(text: str, position: int) -> tuple[int, int]:
