@@ -121,8 +121,8 @@ class Compiler:
             "threads": ident("threads"),
             "duration": self.dialect.micros_between(ident("started_at"), ident("ended_at")),
         }[target.name]
-        outer = _session_key(self.dialect, self.column("session_id"), self.column("initiator_id"))
-        inner = _session_key(self.dialect, ident("session_id"), ident("initiator_id"))
+        outer = f'({self.column("session_id")}, {self.column("initiator_id")})'
+        inner = f'{ident("session_id")}, {ident("initiator_id")}'
         return f"{outer} IN (SELECT {inner} FROM {ident(SESSIONS_TABLE)} WHERE {test(f'({figure})')})"
 
     def _compare(self, key: str, operator: str, value: object) -> str:
@@ -153,12 +153,6 @@ Compiler._dispatch = {
     for cls in (And, Or, Not, Equals, Glob, Contains, AtLeast, AtMost, Above, Below, StartsWith, Col, Coalesce,
                 Missing, Duration)
 }
-
-
-def _session_key(dialect: Dialect, session_id: str, initiator_id: str) -> str:
-    """One text per (session id, initiator): the id, then the initiator's UUID, which has a fixed
-    length and no '/', so that no two pairs give the same text."""
-    return f"({session_id} || '/' || {dialect.uuid_text(initiator_id)})"
 
 
 def filter_fields(node: Filter) -> set[str]:

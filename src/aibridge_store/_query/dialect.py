@@ -61,9 +61,6 @@ class Dialect:
     def micros_between(self, start: str, end: str) -> str:
         return f"(epoch_us({end}) - epoch_us({start}))"
 
-    def uuid_text(self, column: str) -> str:
-        return f"CAST({column} AS VARCHAR)"
-
 
 class SQLiteDialect(Dialect):
     """SQLite: instants stored as integer microseconds, UUIDs as lower-case text."""
@@ -102,9 +99,6 @@ class SQLiteDialect(Dialect):
     def micros_between(self, start: str, end: str) -> str:
         return f"({end} - {start})"
 
-    def uuid_text(self, column: str) -> str:
-        return column  # stored as text already
-
 
 class SparkDialect(Dialect):
     """Spark SQL: backquoted identifiers, named parameters, ``timestamp_micros``."""
@@ -135,9 +129,6 @@ class SparkDialect(Dialect):
 
     def micros_between(self, start: str, end: str) -> str:
         return f"(unix_micros({end}) - unix_micros({start}))"
-
-    def uuid_text(self, column: str) -> str:
-        return f"CAST({column} AS STRING)"
 
 
 DUCKDB = Dialect()
