@@ -1,4 +1,4 @@
-"""Run a measured step in a fresh interpreter (shared by run.py and sources.py)."""
+"""Run a measured step in a fresh interpreter (shared by the benchmark scripts)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,18 @@ def run_child(code: str, *args: str) -> dict[str, float]:
     result = json.loads(result_line)
     result["peak_rss_mb"] = int(peak_line) / 1024
     return result
+
+
+_IMPORT = """
+import json, sys, time
+from aibridge_store import Store
+started = time.perf_counter()
+with Store.open(sys.argv[1]) as store:
+    store.import_path(sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def import_store(db: str, data: str) -> float:
+    """Import ``data`` into a new store at ``db`` in a fresh interpreter; the seconds it took."""
+    return run_child(_IMPORT, db, data)["seconds"]

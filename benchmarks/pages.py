@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from aibridge_store import Store  # noqa: E402
-from child import run_child  # noqa: E402
+from child import import_store  # noqa: E402
 from run import DATA, dataset  # noqa: E402
 
 TABLES = ("users", "aibridge_interceptions", "aibridge_token_usages", "aibridge_user_prompts",
@@ -55,14 +55,6 @@ CODER_INDEXES = (
     "CREATE INDEX ON aibridge_model_thoughts (interception_id)",
 )
 
-_IMPORT = """
-import json, sys, time
-from aibridge_store import Store
-started = time.perf_counter()
-with Store.open(sys.argv[1]) as store:
-    store.import_path(sys.argv[2])
-print(json.dumps({"seconds": time.perf_counter() - started}))
-"""
 
 
 # -- PostgreSQL: Coder's queries over Coder's tables ------------------------------------------------
@@ -296,8 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     data = dataset(args.interceptions, "csv", args.seed, args.data_dir)
     with tempfile.TemporaryDirectory(prefix="aibridge-pages-") as tmp:
         db = Path(tmp) / "store.duckdb"
-        imported = run_child(_IMPORT, str(db), str(data))
-        print(f"== {args.interceptions:,} interceptions imported from CSV in {imported['seconds']:.1f} s")
+        seconds = import_store(str(db), str(data))
+        print(f"== {args.interceptions:,} interceptions imported from CSV in {seconds:.1f} s")
         pg = None
         if not args.skip_postgres:
             import dev

@@ -21,18 +21,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from aibridge_store import Store  # noqa: E402
-from child import run_child  # noqa: E402
+from child import import_store  # noqa: E402
 from pages import timed_rounds, whole  # noqa: E402
 from run import DATA, dataset  # noqa: E402
-
-_IMPORT = """
-import json, sys, time
-from aibridge_store import Store
-started = time.perf_counter()
-with Store.open(sys.argv[1]) as store:
-    store.import_path(sys.argv[2])
-print(json.dumps({"seconds": time.perf_counter() - started}))
-"""
 
 _TOKENS_PER_INTERCEPTION = """
     SELECT interception_id AS id, sum(input_tokens) AS i, sum(output_tokens) AS o,
@@ -103,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     data = dataset(args.interceptions, "parquet", args.seed, args.data_dir)
     with tempfile.TemporaryDirectory(prefix="aibridge-reports-") as tmp:
         db = Path(tmp) / "store.duckdb"
-        imported = run_child(_IMPORT, str(db), str(data))
-        print(f"== {args.interceptions:,} interceptions imported from Parquet in {imported['seconds']:.1f} s")
+        seconds = import_store(str(db), str(data))
+        print(f"== {args.interceptions:,} interceptions imported from Parquet in {seconds:.1f} s")
         with Store.open(db, read_only=True) as store:
             pairs = cases(store, Path(tmp) / "report.html")
             flat = {**{name: pair[0] for name, pair in pairs.items()},
