@@ -90,6 +90,7 @@ def test_a_version_3_store_reports_read_only_and_gains_its_totals(tmp_path: Path
         assert store.schema_version == 3
         assert store.usage(by=["provider"]).to_pylist() == expected
         assert [r["calls"] for r in store.tools().to_pylist()] == [1]
+        assert [store.list_interceptions(q).count for q in ("input_tokens:>0", "has:tool", "-has:tool")] == [1, 1, 1]
     with Store.open(db) as store:
         assert store.schema_version == 4
         assert sorted(store.connection.execute("SELECT * FROM aibridge_interception_totals").fetchall(),

@@ -199,7 +199,8 @@ class Store:
             # tables it lacks, and store.sql() gets the public views as temporary ones.
             self._memo = ReadMemo(counts_table=version >= 3)
             self._views = version >= 3
-            self._totals = ident(INTERCEPTION_TOTALS) if version >= 4 else f"({totals_sql()})"
+            if version == 3:  # its totals, computed when read, under the table's name
+                self._con.execute(f"CREATE TEMP VIEW {ident(INTERCEPTION_TOTALS)} AS {totals_sql()}")
             return
         with self.transaction():
             if version is not None and version < SCHEMA_VERSION:

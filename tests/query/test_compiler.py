@@ -105,3 +105,32 @@ def test_the_registry_names_the_stores_tables_and_columns() -> None:
             assert field.target.column in children[field.target.table], field.key
         if isinstance(field.target, Totals) and field.target.column:
             assert field.target.column in dict(TOTALS_COLUMNS), field.key
+
+
+def test_columns_the_registry_calls_never_null_are_not_null_in_the_store() -> None:
+    """The compiler negates terms on these columns without guarding a NULL."""
+    from aibridge_store._query.fields import FIELDS, Coalesce, Col, Missing
+    from aibridge_store._schema import INTERCEPTIONS
+
+    declared = {c.name for c in INTERCEPTIONS.columns if c.required or c.not_null}
+    declared |= {name for name, _, _ in INTERCEPTIONS.derived}  # session_id: COALESCE(..., id)
+    columns = [f.target for f in FIELDS.values() if isinstance(f.target, Col) and f.target.name]
+    columns += [f.target.column for f in FIELDS.values() if isinstance(f.target, Coalesce | Missing)]
+    assert {c.name for c in columns if c.never_null} <= declared
+    assert {c.name for c in columns if not c.never_null} == {"client", "ended_at"}
+
+
+@pytest.mark.parametrize(("text", "sql"), [
+    ("model:claude-*", "starts_with(\"model\", $1)"),
+    ("model:*mini", "ends_with(\"model\", $1)"),
+    ("model:*mini*", "contains(\"model\", $1)"),
+    ("model:a*b", "\"model\" LIKE $1 ESCAPE '\\'"),
+    ("provider:anthropic,openai", "\"provider\" IN ($1, $2)"),
+    ("-provider:anthropic", "NOT (\"provider\" = $1)"),
+    ("-client:Cursor", "NOT (COALESCE(\"client\", $1) = $2)"),
+    ("-duration:>1s", 'NOT COALESCE((epoch_us("ended_at") - epoch_us("started_at")) > $1, FALSE)'),
+])
+def test_terms_compile_to_what_the_engine_pushes_into_its_scan(text: str, sql: str) -> None:
+    """Prefixes, suffixes, lists and negations of what is never NULL are spelled so that DuckDB
+    filters them while scanning (a LIKE with an escape character, or a COALESCE, it does not)."""
+    assert compile_filters(compile_query_filters(text, INTERCEPTIONS_SEARCH, CONTEXT)).sql == sql

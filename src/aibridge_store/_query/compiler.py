@@ -39,12 +39,14 @@ class Compiler:
 
     def __init__(
         self, dialect: Dialect = DUCKDB, *, table_alias: str | None = None, totals_row: bool = False,
-        params: list[Any] | None = None,
+        session_row: bool = False, params: list[Any] | None = None,
     ) -> None:
         self.dialect = dialect
         self.alias = table_alias
         self.totals_row = totals_row
         """The row is one of the interception totals: their columns are read directly."""
+        self.session_row = session_row
+        """The row is one of the session rollup's: session figures are read from it directly."""
         self.params: list[Any] = [] if params is None else params
 
     def compile(self, node: Any) -> str:
@@ -65,17 +67,24 @@ class Compiler:
         return " AND ".join(self.compile(item) for item in node.items)
 
     def visit_Or(self, node: Or) -> str:
+        fields = {item.field for item in node.items if isinstance(item, Equals)}
+        if len(fields) == 1 and all(isinstance(item, Equals) for item in node.items):
+            # A list of values for one key: one IN test, which engines push into the scan.
+            values = [item.value for item in node.items if isinstance(item, Equals)]
+            return self._leaf(fields.pop(), lambda target: f"{target} IN ({', '.join(map(self.param, values))})")
         return "(" + " OR ".join(self.compile(item) for item in node.items) + ")"
 
     def visit_Not(self, node: Not) -> str:
+        if _never_null(node.item):
+            return f"NOT ({self.compile(node.item)})"
         # What is unknown (the duration of an interception in flight) is not selected by a term,
         # so its negation selects it.
         return f"NOT COALESCE({self.compile(node.item)}, {self.dialect.false})"
 
     def visit_Glob(self, node: Glob) -> str:
         assert isinstance(node.value, str), "glob patterns are text"
-        pattern = self.dialect.glob_pattern(node.value)
-        return self._leaf(node.field, lambda target: self.dialect.glob(target, self.param(pattern)))
+        pattern = node.value
+        return self._leaf(node.field, lambda target: self.dialect.glob(target, pattern, self.param))
 
     def visit_Contains(self, node: Contains) -> str:
         assert isinstance(node.value, str), "searched text is text"
@@ -114,13 +123,15 @@ class Compiler:
 
     def _session(self, target: SessionFigure, test: Callable[[str], str]) -> str:
         """The rows whose (session id, initiator) has a rollup row that passes ``test``."""
-        ident = self.dialect.ident
+        ident, column = self.dialect.ident, (self.column if self.session_row else self.dialect.ident)
         figure = {
-            "tokens": " + ".join(ident(c) for c in ("input_tokens", "output_tokens", "cache_read_input_tokens",
-                                                      "cache_write_input_tokens")),
-            "threads": ident("threads"),
-            "duration": self.dialect.micros_between(ident("started_at"), ident("ended_at")),
+            "tokens": " + ".join(column(c) for c in ("input_tokens", "output_tokens", "cache_read_input_tokens",
+                                                       "cache_write_input_tokens")),
+            "threads": column("threads"),
+            "duration": self.dialect.micros_between(column("started_at"), column("ended_at")),
         }[target.name]
+        if self.session_row:
+            return test(f"({figure})")
         outer = f'({self.column("session_id")}, {self.column("initiator_id")})'
         inner = f'{ident("session_id")}, {ident("initiator_id")}'
         return f"{outer} IN (SELECT {inner} FROM {ident(SESSIONS_TABLE)} WHERE {test(f'({figure})')})"
@@ -153,6 +164,20 @@ Compiler._dispatch = {
     for cls in (And, Or, Not, Equals, Glob, Contains, AtLeast, AtMost, Above, Below, StartsWith, Col, Coalesce,
                 Missing, Duration)
 }
+
+
+def _never_null(node: Filter) -> bool:
+    """Whether a filter is never NULL: true or false for every row (a plain NOT then negates
+    it, which engines push into the scan, unlike the COALESCE that guards a NULL)."""
+    if isinstance(node, And | Or):
+        return all(_never_null(item) for item in node.items)
+    if isinstance(node, Not):
+        return _never_null(node.item)
+    target = FIELDS[node.field].target
+    if isinstance(target, Col):
+        return target.never_null
+    # A set of ids (totals, child rows, sessions) or a column made whole by COALESCE or IS NULL.
+    return not isinstance(target, Duration)
 
 
 def filter_fields(node: Filter) -> set[str]:

@@ -17,9 +17,11 @@ from .ast import AtLeast, AtMost, Equals, StartsWith
 
 @dataclass(frozen=True, slots=True)
 class Col:
-    """A column of ``aibridge_interceptions`` (names come from this registry only)."""
+    """A column of ``aibridge_interceptions`` (names come from this registry only);
+    ``never_null`` when the store declares it NOT NULL."""
 
     name: str
+    never_null: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,19 +102,20 @@ class Field:
 FIELDS: dict[str, Field] = {
     f.key: f
     for f in (
-        Field("initiator", Col("initiator_id"), ValueType.USER,
+        Field("initiator", Col("initiator_id", never_null=True), ValueType.USER,
               doc="the user who made the request (me, a UUID or a username)"),
-        Field("provider", Col("provider"), ValueType.TEXT, doc="the provider type (anthropic, openai, copilot...)"),
-        Field("provider_name", Col("provider_name"), ValueType.TEXT,
+        Field("provider", Col("provider", never_null=True), ValueType.TEXT,
+              doc="the provider type (anthropic, openai, copilot...)"),
+        Field("provider_name", Col("provider_name", never_null=True), ValueType.TEXT,
               doc="the provider's configured name (bedrock, vertex...)"),
-        Field("model", Col("model"), ValueType.TEXT, doc="the model"),
+        Field("model", Col("model", never_null=True), ValueType.TEXT, doc="the model"),
         Field("client", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, doc="the client (Unknown: none recorded)"),
-        Field("session_id", Col("session_id"), ValueType.TEXT, doc="the session id (sessions only)"),
-        Field("started_after", Col("started_at"), ValueType.TIME, AtLeast,
+        Field("session_id", Col("session_id", never_null=True), ValueType.TEXT, doc="the session id (sessions only)"),
+        Field("started_after", Col("started_at", never_null=True), ValueType.TIME, AtLeast,
               doc="started at or after a quoted RFC 3339 time"),
-        Field("started_before", Col("started_at"), ValueType.TIME, AtMost,
+        Field("started_before", Col("started_at", never_null=True), ValueType.TIME, AtMost,
               doc="started at or before a quoted RFC 3339 time"),
-        Field("model_prefix", Col("model"), ValueType.TEXT, StartsWith),
+        Field("model_prefix", Col("model", never_null=True), ValueType.TEXT, StartsWith),
         Field("client_prefix", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, StartsWith),
         # The extended language's keys.
         Field("input_tokens", Totals("input_tokens"), ValueType.COUNT, doc="input tokens of all its token usages"),
@@ -120,7 +123,8 @@ FIELDS: dict[str, Field] = {
         Field("cache_read_tokens", Totals("cache_read_input_tokens"), ValueType.COUNT, doc="cache-read tokens"),
         Field("cache_write_tokens", Totals("cache_write_input_tokens"), ValueType.COUNT, doc="cache-write tokens"),
         Field("duration", Duration(), ValueType.DURATION, doc="end minus start (none while in flight)"),
-        Field("started", Col("started_at"), ValueType.WHEN, doc="when it started (days in the caller's time zone)"),
+        Field("started", Col("started_at", never_null=True), ValueType.WHEN,
+              doc="when it started (days in the caller's time zone)"),
         Field("prompt", Child("aibridge_user_prompts", "prompt"), ValueType.CONTAINS, doc="a prompt holds the text"),
         Field("tool", Child("aibridge_tool_usages", "tool"), ValueType.TEXT, doc="a tool call has that tool name"),
         Field("mcp", Child("aibridge_tool_usages", "server_url"), ValueType.CONTAINS,
@@ -143,7 +147,7 @@ FIELDS: dict[str, Field] = {
         Field("tool_errors", Totals("tool_errors"), ValueType.COUNT),
         Field("thoughts", Totals("thoughts"), ValueType.COUNT),
         Field("in_flight", Missing(Col("ended_at")), ValueType.FLAG),
-        Field("credential_kind", Col("credential_kind"), ValueType.TEXT),
+        Field("credential_kind", Col("credential_kind", never_null=True), ValueType.TEXT),
     )
 }
 

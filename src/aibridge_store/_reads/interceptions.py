@@ -40,6 +40,7 @@ from .memo import ReadMemo
 from .pagination import keyset, parse_page
 
 _I = ident(INTERCEPTIONS.name)
+_T = ident(INTERCEPTION_TOTALS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -99,15 +100,28 @@ def _remember(memo: ReadMemo | None, kind: str, key: Any, compute: Any) -> Any:
     return compute() if memo is None else memo.get(kind, key, compute)
 
 
-def _where(compiler: Compiler, filters: Filter) -> str:
-    """Ended, and selected by the filters. Filters on what the totals hold (tokens, flags) are
-    tested on the totals in one pass, which also hold every column Coder's keys read; the rows
-    are then found by id."""
-    if reads_totals(filters) and filter_columns(filters) <= TOTALS_FILTERED:
-        inner = Compiler(compiler.dialect, table_alias="t", totals_row=True, params=compiler.params)
-        return (f'{compiler.column("id")} IN (SELECT t."id" FROM {ident(INTERCEPTION_TOTALS)} AS t '
-                f'WHERE t."ended_at" IS NOT NULL AND {inner.compile(filters)})')
+def _on_totals(filters: Filter) -> bool:
+    """Whether the filters test what the totals hold (tokens, flags) and nothing the totals
+    lack: the totals, which also hold every column Coder's keys read, then select the rows."""
+    return reads_totals(filters) and filter_columns(filters) <= TOTALS_FILTERED
+
+
+def _totals_compiler(compiler: Compiler) -> Compiler:
+    """A compiler over the totals (as ``t``) that binds into ``compiler``'s parameters."""
+    return Compiler(compiler.dialect, table_alias="t", totals_row=True, params=compiler.params)
+
+
+def _ended_and(compiler: Compiler, filters: Filter) -> str:
     return f'{compiler.column("ended_at")} IS NOT NULL AND {compiler.compile(filters)}'
+
+
+def _where(compiler: Compiler, filters: Filter) -> str:
+    """Ended, and selected by the filters; filters on the totals are tested on them in one
+    pass, and the rows found by id."""
+    if _on_totals(filters):
+        inner = _ended_and(_totals_compiler(compiler), filters)
+        return f'{compiler.column("id")} IN (SELECT t."id" FROM {_T} AS t WHERE {inner})'
+    return _ended_and(compiler, filters)
 
 
 def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Actor) -> _Cursor:
@@ -135,6 +149,8 @@ def count_sql(compiler: Compiler, filters: Filter, *, counts_table: bool = False
             f'SELECT COALESCE(sum("interceptions"), 0) FROM {ident(INTERCEPTION_COUNTS)}{alias} '
             f"WHERE {compiler.compile(filters)}"
         )
+    if _on_totals(filters):
+        return f"SELECT count(*) FROM {_T} AS t WHERE {_ended_and(_totals_compiler(compiler), filters)}"
     return f"SELECT count(*) FROM {_I}{alias} WHERE {_where(compiler, filters)}"
 
 
@@ -147,7 +163,8 @@ def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter, memo: R
 def _after_cursor(compiler: Compiler, cursor: _Cursor | None) -> str:
     if cursor is None:
         return ""
-    return " AND " + keyset(compiler, [('i."started_at"', cursor.started_at), ('i."id"', cursor.id)], "<", bounded=True)
+    order = [(compiler.column("started_at"), cursor.started_at), (compiler.column("id"), cursor.id)]
+    return " AND " + keyset(compiler, order, "<", bounded=True)
 
 
 def _lower_bound(
@@ -210,16 +227,27 @@ def _page_rows(
 ) -> list[_PageRow]:
     """One page, newest first."""
     compiler = Compiler(table_alias="i")
-    where = _where(compiler, filters) + _after_cursor(compiler, cursor)
+    # Filtered on the totals, the page is chosen there (one table, no join), then read by
+    # (id, start).
+    on_totals = _on_totals(filters)
+    chooser, rows = (_totals_compiler(compiler), _T) if on_totals else (compiler, _I)
+    where = _ended_and(chooser, filters) + _after_cursor(chooser, cursor)
     if bound is not None:
-        where += f' AND i."started_at" >= {compiler.param(bound)}'
+        where += f' AND {chooser.column("started_at")} >= {compiler.param(bound)}'
+    a = chooser.alias
+    chosen = f"""
+            SELECT {a}.* FROM {rows} AS {a} WHERE {where}
+            ORDER BY {a}."started_at" DESC, {a}."id" DESC
+            LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}"""
+    if on_totals:
+        chosen = f"""
+            SELECT i.* FROM {_I} AS i
+            JOIN ({chosen}) AS t ON t."started_at" = i."started_at" AND t."id" = i."id"
+            """
     # Select the page first, then format it: formatting in the same SELECT would format every
     # row the top-N reads.
     sql = f"""
-        WITH page AS (
-            SELECT i.* FROM {_I} AS i WHERE {where}
-            ORDER BY i."started_at" DESC, i."id" DESC
-            LIMIT {compiler.param(limit)} OFFSET {compiler.param(offset)}
+        WITH page AS ({chosen}
         )
         SELECT CAST(p."id" AS VARCHAR) AS id, epoch_us(p."started_at") AS started_us, p."api_key_id",
                CAST(p."initiator_id" AS VARCHAR) AS initiator_id,

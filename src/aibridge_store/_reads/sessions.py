@@ -181,16 +181,16 @@ class _Rollup:
         self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
     ) -> tuple[int, list[_SessionRow]]:
         if total is None:
-            compiler = Compiler(table_alias="r")
+            compiler = Compiler(table_alias="r", session_row=True)
             sql = f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(self.filters)}"
             total = count(con, sql, compiler.params)
-        compiler = Compiler(table_alias="g")
+        compiler = Compiler(table_alias="g", session_row=True)
         where = compiler.compile(self.filters) + _before_cursor(compiler, "g", cursor)
         sql = _page_sql(_R, where, compiler, limit, offset, rollup=True)
         return total, fetch_named(con, sql, compiler.params, _SessionRow)
 
     def position(self, con: duckdb.DuckDBPyConnection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
-        compiler = Compiler(table_alias="g")
+        compiler = Compiler(table_alias="g", session_row=True)
         where = compiler.compile(self.filters)
         return _first_position(con, _R, where, compiler, session_id, initiator)
 
