@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -453,7 +454,17 @@ class Store:
             return list_sessions(
                 con, q, limit=limit, offset=offset, after_session_id=after_session_id,
                 after_initiator_id=after_initiator_id, actor=actor, memo=self._read_memo(), strict=strict,
+                session_costs=self._session_costs,
             )
+
+    def _session_costs(self, con: duckdb.DuckDBPyConnection) -> Any:
+        """Every session's cost at the store's prices, remembered while the store and its prices
+        stay the same."""
+        from . import _reports as reports
+
+        compute = partial(reports.session_costs, con, book=self._prices, totals=self._totals)
+        memo = self._read_memo()
+        return compute() if memo is None else memo.get("session costs", None, compute)
 
     def get_session_threads(
         self,
@@ -597,6 +608,8 @@ class Store:
         from ._reports.pricebook import PriceBook
 
         self._prices = None if path is None else PriceBook.load(path)
+        with self._lock:
+            self._memo.changed()  # what was priced at the old prices
 
     def cost(
         self,

@@ -217,8 +217,36 @@ def _paris_day(moment: datetime) -> date:
     ("2026-02-28", lambda t: _paris_day(t) == date(2026, 2, 28)),
 ])
 def test_started_counts_whole_days_in_the_callers_zone(value: str, keep: Any) -> None:
+    _assert_selects(f"started:{value}", keep)
+
+
+@pytest.mark.parametrize(("q", "keep"), [
+    ("started_after:2026-03-01", lambda t: _paris_day(t) >= date(2026, 3, 1)),
+    ("started_before:2026-03-01", lambda t: _paris_day(t) <= date(2026, 3, 1)),
+    ("started_after:2026-02-20 started_before:2026-02-20", lambda t: _paris_day(t) == date(2026, 2, 20)),
+    ('started_after:2026-02-20 started_before:"2026-03-01T00:00:00Z"',
+     lambda t: _paris_day(t) >= date(2026, 2, 20) and t <= datetime(2026, 3, 1, tzinfo=UTC)),
+])
+def test_a_day_without_a_time_on_started_after_or_before_is_the_whole_day(q: str, keep: Any) -> None:
+    """Coder wants a time; here a day alone is where the range starts or ends, through the day."""
+    _assert_selects(q, keep)
+    strict = BindContext(tz="Europe/Paris", now=PARIS_NOON, strict=True)
+    with pytest.raises(QueryError, match="must be a valid date format"):
+        compile_query_filters(q, ENDPOINTS["interceptions"], strict)
+
+
+def test_an_impossible_day_is_an_error_that_names_the_term() -> None:
+    for q in ("started:2026-02-30", "started_after:2026-02-30", "started:2026-01-01..2026-13-01"):
+        with pytest.raises(QueryError, match=q.split(":")[0]):
+            compile_query_filters(q, ENDPOINTS["interceptions"], BindContext())
+    with pytest.raises(QueryError, match='"started_before" must be after "started_after"'):
+        compile_query_filters("started_after:2026-02-21 started_before:2026-02-20", ENDPOINTS["interceptions"],
+                              BindContext())
+
+
+def _assert_selects(q: str, keep: Any) -> None:
     context = BindContext(tz="Europe/Paris", now=PARIS_NOON)
-    filters = compile_query_filters(f"started:{value}", ENDPOINTS["interceptions"], context)
+    filters = compile_query_filters(q, ENDPOINTS["interceptions"], context)
     compiled = compile_filters(filters, DUCKDB)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")

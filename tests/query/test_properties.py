@@ -114,14 +114,17 @@ def test_extended_values_never_appear_in_sql(key: str, parts: list[str], negated
 
 
 # Queries of Coder's language that use none of the new forms: no ',' or '*' anywhere, no key that
-# starts with '-', no parenthesis opening or closing an element, no " OR ".
+# starts with '-', no parenthesis opening or closing an element, no " OR ", no day without a time.
+_DAY_ONLY = re.compile(r'\d{4}-\d{2}-\d{2}"?( |$)')
 coder_text = query_text.filter(lambda t: "," not in t and "*" not in t and not re.search(r'(^|[ ])"?-[^ :]*"?:', t)
-                               and not re.search(r"(^| )-?\(|\)( |$)| OR ", t))
+                               and not re.search(r"(^| )-?\(|\)( |$)| OR ", t) and not _DAY_ONLY.search(t))
+coder_value = value_text.filter(lambda v: "," not in v and "*" not in v and not _DAY_ONLY.match(v))
 
 
 @settings(max_examples=500, deadline=None)
-@given(text=coder_text | st.builds(lambda k, v: f'{k}:"{v}"', st.sampled_from(KEYS), value_text.filter(
-    lambda v: "," not in v and "*" not in v)), endpoint=st.sampled_from(sorted(ENDPOINTS)))
+@given(text=coder_text | st.builds(lambda k, v: f'{k}:"{v}"', st.sampled_from(KEYS), coder_value)
+       | st.builds(lambda k, d: f'{k}:"{d}T00:00:00Z"', st.sampled_from(KEYS), st.dates()),
+       endpoint=st.sampled_from(sorted(ENDPOINTS)))
 def test_coder_queries_mean_what_they_meant(text: str, endpoint: str) -> None:
     """Every query without the new forms binds to the same filters, or fails with the same
     error, as it does read strictly (as Coder reads it)."""
@@ -138,6 +141,8 @@ def test_coder_queries_mean_what_they_meant(text: str, endpoint: str) -> None:
     ("-client:Cursor", 'Query param "-client" is not a valid query param'),
     ("provider:anthropic,openai", None),
     ("model:claude-*", None),
+    ("started_after:2026-01-31", 'Query param "started_after" must be a valid date format'),
+    ("started_before:2026-01-31", 'Query param "started_before" must be a valid date format'),
 ])
 def test_the_new_forms_are_errors_or_impossible_literals_for_coder(text: str, strict_error: str | None) -> None:
     """The documented cases whose meaning changes: what Coder made of each."""

@@ -136,3 +136,60 @@ def test_session_grain_terms_test_the_whole_session(tmp_path: Path) -> None:
         assert found("-session.tokens:>100000") == set(everything) - {("big", USER_A)}
         with pytest.raises(QueryError, match='"session.tokens" is not a valid query param'):
             store.list_interceptions("session.tokens:>5")
+
+
+def test_session_cost_is_the_cost_reports_price_of_the_whole_session(tmp_path: Path) -> None:
+    from decimal import Decimal
+    from uuid import UUID
+
+    from tests.helpers.rows import token
+
+    plan = [  # n, user, model, session, input tokens, ended
+        (1, USER_A, "house-a", "pricey", 3_000_000, True), (2, USER_A, "house-b", "pricey", 1_000_000, True),
+        (3, USER_A, "house-a", "cheap", 100_000, True), (4, USER_B, "house-a", "pricey", 500_000, True),
+        (5, USER_B, "mystery", "unknown", 9_000_000, True), (6, USER_B, "house-a", "cheap", 8_000_000, False),
+    ]
+    rows = [interception(n, initiator_id=str(user), provider="anthropic", provider_name="anthropic", model=model,
+                         client_session_id=session, started_at=ts(n * 60), ended_at=ts(n * 60 + 5) if ended else None)
+            for n, user, model, session, _, ended in plan]
+    tokens = [token(n, n, input_tokens=amount, output_tokens=0, cache_read_input_tokens=0,
+                    cache_write_input_tokens=0, created_at=ts(n * 60 + 1), metadata="{}")
+              for n, _, _, _, amount, _ in plan]
+    book = tmp_path / "prices.toml"
+    book.write_text('[[prices]]\nprovider = "anthropic"\nmodel = "house-a"\ninput_mtok = 1\noutput_mtok = 1\n\n'
+                    '[[prices]]\nprovider = "anthropic"\nmodel = "house-b"\ninput_mtok = 0.5\noutput_mtok = 1\n')
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.import_arrow("users", pa.Table.from_pylist(users_rows()))
+        store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(rows))
+        store.import_arrow("aibridge_token_usages", pa.Table.from_pylist(tokens))
+
+        def found(q: str) -> set[tuple[str, Any]]:
+            return {(s.id, s.initiator.id) for s in store.list_sessions(q, limit=100).sessions}
+
+        everything = found("")
+        assert found("session.cost:>0") == set()  # genai-prices knows none of these models
+        store.load_prices(book)  # forgets what was priced before
+        # alice's pricey session: 3 + 0.5 dollars; bob's: 0.5; cheap: 0.1 (bob's in-flight call not counted).
+        assert found("session.cost:>3") == {("pricey", USER_A)}
+        assert found("session.cost:>=0.5") == {("pricey", USER_A), ("pricey", USER_B)}
+        assert found("session.cost:$0.1..0.5") == {("cheap", USER_A), ("pricey", USER_B)}
+        assert found("session.cost:3.5") == {("pricey", USER_A)}
+        # What could not be priced is unknown, not zero: no range selects it, its negation does.
+        assert found("-session.cost:>=0") == {("unknown", USER_B)} == everything - found("session.cost:>=0")
+        # Terms on interceptions choose the sessions; the cost stays the whole session's.
+        assert found("model:house-b session.cost:>3") == {("pricey", USER_A)}
+        assert found("initiator:bob session.cost:<1") == {("pricey", USER_B)}
+        costs = {(r["session_id"], UUID(str(r["user_id"]))): r["cost_usd"]
+                 for r in store.top_sessions("-is:in_flight").to_pylist()}
+        assert costs[("pricey", USER_A)] == Decimal("3.5")
+        assert found("session.cost:>0.2") == {k for k, cost in costs.items() if cost is not None and cost > Decimal("0.2")}
+        walked, page = [], store.list_sessions("session.cost:>=0", limit=1)
+        while page.sessions:
+            walked += [(s.id, s.initiator.id) for s in page.sessions]
+            page = store.list_sessions("session.cost:>=0", limit=1, **page.next_cursor)
+        assert sorted(walked, key=str) == sorted(found("session.cost:>=0"), key=str) and len(walked) == 3
+        for bad in ("session.cost:cheap", "session.cost:>1.", "session.cost:1e3"):
+            with pytest.raises(QueryError, match="expected an amount of US dollars"):
+                store.list_sessions(bad)
+        with pytest.raises(QueryError, match='"session.cost" is not a valid query param'):
+            store.usage("session.cost:>1")

@@ -14,6 +14,7 @@ from .ast import Above, And, AtLeast, AtMost, Below, Contains, Equals, Filter, G
 from .dialect import DUCKDB, Dialect
 from .fields import (
     FIELDS,
+    SESSION_COSTS_TABLE,
     SESSIONS_TABLE,
     TOTALS_TABLE,
     Child,
@@ -122,8 +123,13 @@ class Compiler:
         return self.dialect.micros_between(self.column("started_at"), self.column("ended_at"))
 
     def _session(self, target: SessionFigure, test: Callable[[str], str]) -> str:
-        """The rows whose (session id, initiator) has a rollup row that passes ``test``."""
+        """The rows whose (session id, initiator) has a rollup row (a session cost) that passes
+        ``test``."""
         ident, column = self.dialect.ident, (self.column if self.session_row else self.dialect.ident)
+        outer = f'({self.column("session_id")}, {self.column("initiator_id")})'
+        inner = f'{ident("session_id")}, {ident("initiator_id")}'
+        if target.name == "cost":
+            return f"{outer} IN (SELECT {inner} FROM {ident(SESSION_COSTS_TABLE)} WHERE {test(ident('cost_usd'))})"
         figure = {
             "tokens": " + ".join(column(c) for c in ("input_tokens", "output_tokens", "cache_read_input_tokens",
                                                        "cache_write_input_tokens")),
@@ -132,8 +138,6 @@ class Compiler:
         }[target.name]
         if self.session_row:
             return test(f"({figure})")
-        outer = f'({self.column("session_id")}, {self.column("initiator_id")})'
-        inner = f'{ident("session_id")}, {ident("initiator_id")}'
         return f"{outer} IN (SELECT {inner} FROM {ident(SESSIONS_TABLE)} WHERE {test(f'({figure})')})"
 
     def _compare(self, key: str, operator: str, value: object) -> str:

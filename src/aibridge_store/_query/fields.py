@@ -67,10 +67,16 @@ SESSIONS_TABLE = "aibridge_session_rollup"
 """The sessions endpoint's rollup, one row per (session id, initiator) (``_schema.SESSION_ROLLUP``)."""
 
 
+SESSION_COSTS_TABLE = "aibridge_session_costs"
+"""The cost of each (session id, initiator)'s ended interceptions (``cost_usd``), priced when a
+query asks for it and seen by that query only (never stored: prices change)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SessionFigure:
     """A figure of the interception's whole session, from the session rollup: ``tokens`` (input,
-    output and cache tokens), ``threads`` or ``duration`` (first start to last end)."""
+    output and cache tokens), ``threads`` or ``duration`` (first start to last end); or its
+    ``cost``, from the session costs."""
 
     name: str
 
@@ -87,6 +93,7 @@ class ValueType(Enum):
     CONTAINS = "contains"  # text found anywhere, ignoring case
     WHEN = "when"  # a day, a span of days, a time or a time back from now, compared
     FLAG = "flag"  # a name from FLAGS
+    USD = "usd"  # an amount of US dollars (1, 0.25, $5), compared
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +146,8 @@ FIELDS: dict[str, Field] = {
               doc="the whole session's threads (sessions only)"),
         Field("session.duration", SessionFigure("duration"), ValueType.DURATION,
               doc="the whole session, first start to last end (sessions only)"),
+        Field("session.cost", SessionFigure("cost"), ValueType.USD,
+              doc="the whole session's cost in US dollars, as the cost report prices it (sessions only)"),
         Field("has", Totals(""), ValueType.FLAG, doc="has a prompt, tool call, failed tool call or thought"),
         Field("is", Col(""), ValueType.FLAG, doc="in flight (no end yet), or on the user's own key"),
         # What the flags test (not keys of their own).
@@ -185,7 +194,7 @@ INTERCEPTIONS_SEARCH = Endpoint(
     "Invalid workspace search query.",
     EXTENDED_KEYS,
 )
-SESSION_KEYS = ("session.tokens", "session.threads", "session.duration")
+SESSION_KEYS = ("session.tokens", "session.threads", "session.duration", "session.cost")
 """Keys of the extended language that test a whole session, for the sessions endpoint."""
 SESSIONS_SEARCH = Endpoint(
     "sessions",

@@ -103,6 +103,12 @@ def bind(query: Query, endpoint: Endpoint, context: BindContext) -> And:
             if found is not None:
                 filters.append(found)
             continue
+        day = _day(given[0]) if field.value_type is ValueType.TIME and not context.strict else None
+        if day is not None:  # a whole day in the caller's time zone: from its start, or through its end
+            start, end = _whole_day(day, context)
+            times[key] = _at(start if field.node is AtLeast else end)
+            filters.append(AtLeast(field_name, times[key]) if field.node is AtLeast else Below(field_name, times[key]))
+            continue
         value = _parse_value(key, field.value_type, given[0], context, errors)
         if value is None:
             continue
@@ -210,6 +216,8 @@ def _extended(key: str, text: str, context: BindContext, errors: list[Validation
         return _range(key, text, _whole_number, errors)
     if value_type is ValueType.DURATION:
         return _range(key, text, _micros, errors)
+    if value_type is ValueType.USD:
+        return _range(key, text, _dollars, errors)
     if value_type is ValueType.WHEN:
         return _started(key, text, context, errors)
     if value_type is ValueType.TEXT:
@@ -251,9 +259,38 @@ def _micros(text: str) -> int | None:
     return int(Decimal(found.group(1)) * _UNIT_MICROS[found.group(2) or "s"])
 
 
+_DOLLARS = re.compile(r"\$?(\d+(?:\.\d+)?)")
+
+
+def _dollars(text: str) -> Decimal | None:
+    """An amount of US dollars (``1``, ``0.25``, ``$5``), exactly."""
+    found = _DOLLARS.fullmatch(text)
+    return None if found is None else Decimal(found.group(1))
+
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BACK = re.compile(r"-(\d+)(m|h|d|w)")
 _BACK_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def _day(text: str) -> date | None:
+    """A calendar day written ``2026-01-31``, or None."""
+    if not _DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def _whole_day(day: date, context: BindContext) -> tuple[datetime, datetime]:
+    """The instants ``[from, to)`` of a day in the caller's time zone."""
+    zone = ZoneInfo(context.tz)
+    return datetime.combine(day, time(), tzinfo=zone), datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+
+
+def _at(moment: datetime) -> GoTime:
+    return GoTime(int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000)
 
 
 def _started(key: str, text: str, context: BindContext, errors: list[Validation]) -> Filter | None:
@@ -267,10 +304,9 @@ def _started(key: str, text: str, context: BindContext, errors: list[Validation]
     def span(value: str) -> tuple[datetime, datetime] | None:
         """The instants ``[from, to)`` a value covers (a single instant: ``to == from``)."""
         day = {"today": now.astimezone(zone).date(), "yesterday": now.astimezone(zone).date() - timedelta(days=1)}
-        if value in day or _DAY.fullmatch(value):
-            first = day[value] if value in day else date.fromisoformat(value)
-            start = datetime(first.year, first.month, first.day, tzinfo=zone)
-            return start, datetime.combine(first + timedelta(days=1), time(), tzinfo=zone)
+        first = day[value] if value in day else _day(value)
+        if first is not None:
+            return _whole_day(first, context)
         back = _BACK.fullmatch(value)
         if back:
             moment = now - int(back.group(1)) * _BACK_UNITS[back.group(2)]
@@ -281,9 +317,6 @@ def _started(key: str, text: str, context: BindContext, errors: list[Validation]
             return None
         return moment, moment
 
-    def at(moment: datetime) -> GoTime:
-        return GoTime(int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000)
-
     found: Filter | None = None
     for operator in (">=", "<=", ">", "<"):
         if text.startswith(operator):
@@ -292,9 +325,9 @@ def _started(key: str, text: str, context: BindContext, errors: list[Validation]
                 first, end = bounds
                 whole = first != end
                 choices: dict[str, Filter] = {
-                    ">=": AtLeast(key, at(first)), "<": Below(key, at(first)),
-                    ">": AtLeast(key, at(end)) if whole else Above(key, at(first)),
-                    "<=": Below(key, at(end)) if whole else AtMost(key, at(first)),
+                    ">=": AtLeast(key, _at(first)), "<": Below(key, _at(first)),
+                    ">": AtLeast(key, _at(end)) if whole else Above(key, _at(first)),
+                    "<=": Below(key, _at(end)) if whole else AtMost(key, _at(first)),
                 }
                 found = choices[operator]
             break
@@ -303,15 +336,16 @@ def _started(key: str, text: str, context: BindContext, errors: list[Validation]
             low, _, high = text.partition("..")
             lows, highs = span(low) if low else None, span(high) if high else None
             if (low or high) and (lows is not None or not low) and (highs is not None or not high):
-                items: list[Filter] = [AtLeast(key, at(lows[0]))] if lows is not None else []
+                items: list[Filter] = [AtLeast(key, _at(lows[0]))] if lows is not None else []
                 if highs is not None:
-                    items.append(Below(key, at(highs[1])) if highs[0] != highs[1] else AtMost(key, at(highs[0])))
+                    items.append(Below(key, _at(highs[1])) if highs[0] != highs[1] else AtMost(key, _at(highs[0])))
                 found = items[0] if len(items) == 1 else And(tuple(items))
         else:
             bounds = span(text)
             if bounds is not None:
                 first, end = bounds
-                found = And((AtLeast(key, at(first)), Below(key, at(end)))) if first != end else Equals(key, at(first))
+                whole_days = And((AtLeast(key, _at(first)), Below(key, _at(end))))
+                found = whole_days if first != end else Equals(key, _at(first))
     if found is None:
         errors.append(Validation(key, f"Query param {go_quote(key)} has invalid value {go_quote(text)}: expected a day "
                                       "(2026-01-31, today, yesterday), a time (quoted RFC 3339) or a time back from "
@@ -319,7 +353,9 @@ def _started(key: str, text: str, context: BindContext, errors: list[Validation]
     return found
 
 
-def _range(key: str, text: str, read: Callable[[str], int | None], errors: list[Validation]) -> Filter | None:
+def _range(
+    key: str, text: str, read: Callable[[str], int | Decimal | None], errors: list[Validation]
+) -> Filter | None:
     """``>n``, ``>=n``, ``<n``, ``<=n``, ``a..b`` (inclusive, either end may be left out) or ``n``."""
     for operator, node in ((">=", AtLeast), ("<=", AtMost), (">", Above), ("<", Below)):
         if text.startswith(operator):
@@ -339,7 +375,9 @@ def _range(key: str, text: str, read: Callable[[str], int | None], errors: list[
             value = read(text)
             if value is not None:
                 return Equals(key, value)
-    shape = "a duration (30s, 1.5m, 2h, 500ms, 1d)" if read is _micros else "a whole number"
+    shapes: dict[Callable[[str], int | Decimal | None], str] = {
+        _micros: "a duration (30s, 1.5m, 2h, 500ms, 1d)", _dollars: "an amount of US dollars (1, 0.25, $5)"}
+    shape = shapes.get(read, "a whole number")
     errors.append(Validation(key, f"Query param {go_quote(key)} has invalid value {go_quote(text)}: expected "
                                   f"{shape}, alone or as >n, >=n, <n, <=n or a..b"))
     return None

@@ -16,6 +16,7 @@ VALUES = {
     ValueType.DURATION: "30s, 1.5m, 2h, 500ms, 1d: alone, >, >=, <, <= or a..b",
     ValueType.WHEN: "2026-01-31, today, yesterday, -7d, a quoted time: alone, a..b, >, >=, <, <=",
     ValueType.CONTAINS: "text found anywhere, ignoring case; a,b for any of them",
+    ValueType.USD: "US dollars (1, 0.25, $5): alone, >, >=, <, <= or a..b",
 }
 
 

@@ -11,6 +11,8 @@ they are computed from the matching interceptions.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import NamedTuple
 
@@ -20,9 +22,9 @@ from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import as_uuid, go_quote
 from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals, filter_fields
-from .._query.fields import SESSION_KEYS
+from .._query.fields import SESSION_COSTS_TABLE, SESSION_KEYS
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
-from ..errors import PaginationError, Validation
+from ..errors import PaginationError, QueryError, Validation
 from ..models import SessionsPage
 from . import jsonsql as js
 from .common import bind_filters, bind_scope, count, fetch_counted, fetch_named, first_row
@@ -44,20 +46,42 @@ def list_sessions(
     actor: Actor | None,
     memo: ReadMemo | None = None,
     strict: bool = False,
+    session_costs: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
 ) -> SessionsPage:
+    """``session_costs`` gives each session's cost (an Arrow table of ``session_id``,
+    ``initiator_id`` and ``cost_usd``) for queries that test ``session.cost``."""
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_session_id, cursor_name="after_session_id", check_after_uuid=False)
     initiator = _cursor_initiator(after_initiator_id, page.after_key)
     filters = bind_filters(con, actor, q, ENDPOINT, strict)
     source = _Rollup(filters) if _selects_whole_sessions(filters) else _Groups(filters)
-    cursor = None
-    if page.after_key:
-        cursor = _cursor_position(con, source, page.after_key, initiator, actor)
-    known = None if memo is None else memo.known("sessions count", [filters]).get(filters)
-    count, rows = source.page(con, cursor, page.limit, page.offset, None if known is None else int(str(known)))
+    with _costs_for(con, filters, session_costs):
+        cursor = None
+        if page.after_key:
+            cursor = _cursor_position(con, source, page.after_key, initiator, actor)
+        known = None if memo is None else memo.known("sessions count", [filters]).get(filters)
+        count, rows = source.page(con, cursor, page.limit, page.offset, None if known is None else int(str(known)))
     if memo is not None:
         memo.put("sessions count", filters, count)
     return SessionsPage.model_validate_json(_PAGE % (js.number(count), js.array(map(_session_json, rows))))
+
+
+@contextmanager
+def _costs_for(
+    con: duckdb.DuckDBPyConnection, filters: And, session_costs: Callable[[duckdb.DuckDBPyConnection], object] | None
+) -> Iterator[None]:
+    """The session costs, under their registry name, while a query that tests them runs."""
+    if "session.cost" not in filter_fields(filters):
+        yield
+        return
+    if session_costs is None:
+        raise QueryError("session.cost needs prices: query the sessions through a Store")
+    con.register(SESSION_COSTS_TABLE, session_costs(con))
+    try:
+        yield
+    finally:
+        with suppress(duckdb.Error):  # an aborted read transaction drops it with itself
+            con.unregister(SESSION_COSTS_TABLE)
 
 
 def _selects_whole_sessions(filters: And) -> bool:

@@ -498,6 +498,23 @@ def sessions(
     return Report("sessions", con.sql(sql, params=selection.params).to_arrow_table())
 
 
+def session_costs(
+    con: duckdb.DuckDBPyConnection, *, book: PriceBook | None = None, totals: str = ident(INTERCEPTION_TOTALS)
+) -> Any:
+    """Each (session id, initiator)'s cost, as the cost report prices it, over its ended
+    interceptions (the session figures' interceptions): ``session_id``, ``initiator_id``,
+    ``cost_usd`` (NULL when some tokens were not priced and nothing was), as an Arrow table."""
+    selection = Selection(con, "-is:in_flight", Window(), None, totals=totals)
+    selection.price(con, book)
+    keys = [Key('i."session_id"', "session_id"), Key('i."initiator_id"', "initiator_id")]
+    sql = f"WITH {selection.grouped(keys)} SELECT {_named(keys)} d.cost_usd FROM d"
+    con.execute("SET arrow_lossless_conversion = true")  # initiator ids stay UUIDs
+    try:
+        return con.sql(sql, params=selection.params).to_arrow_table()
+    finally:
+        con.execute("RESET arrow_lossless_conversion")
+
+
 def _only_top_sessions(con: duckdb.DuckDBPyConnection, selection: Selection, limit: int) -> None:
     """Narrow ``selection`` to the sessions ids of the ``limit`` sessions with the most tokens,
     and of those tied with the last of them."""
