@@ -9,6 +9,7 @@
     python3 dev.py bench-pages [--interceptions N]   # point reads beside bare SQL and PostgreSQL
     python3 dev.py bench-reports [--interceptions N]   # reports and the SQL views beside plain DuckDB SQL
     python3 dev.py bench-search [--interceptions N]   # the extended search language beside unfiltered pages
+    python3 dev.py bench-sqlite [--interceptions N]   # a SQLite copy of the store beside a Parquet export
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -175,8 +176,12 @@ def bench_search(args: list[str]) -> None:
     run(PYTHON, "benchmarks/search.py", *args)
 
 
+def bench_sqlite(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/sqlite_copy.py", *args)
+
+
 COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages,
-            "bench-reports": bench_reports, "bench-search": bench_search}
+            "bench-reports": bench_reports, "bench-search": bench_search, "bench-sqlite": bench_sqlite}
 
 
 def main() -> None:

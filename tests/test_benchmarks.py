@@ -97,6 +97,20 @@ def test_search_benchmarks_run_at_tiny_size(tmp_path: Path) -> None:
         assert case in result.stdout, case
 
 
+def test_sqlite_copy_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sqlite_copy.py"), "--interceptions", "300", "--repeat", "1",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    assert figures["median_s"]["sqlite copy"] > 0 and figures["median_s"]["parquet baseline"] > 0
+    assert figures["rows"] > 300 and figures["bytes"] > 0
+    assert "sqlite copy" in result.stdout and "x parquet" in result.stdout
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

@@ -6,6 +6,7 @@ comes from here or from the query field registry, never from input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -338,35 +339,46 @@ INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 """ART indexes (name, table, columns): point look-ups by id (cursors, users) and of a session
 by its id (a scan of compressed session ids costs several milliseconds at a hundred thousand)."""
 
-DERIVED_DDL = (
-    f"""CREATE TABLE IF NOT EXISTS "{SESSION_ROLLUP}" (
-  "session_id" VARCHAR NOT NULL,
-  "initiator_id" UUID NOT NULL,
-  "started_at" TIMESTAMPTZ NOT NULL,
-  "last_started_at" TIMESTAMPTZ NOT NULL,
-  "ended_at" TIMESTAMPTZ NOT NULL,
-  "threads" BIGINT NOT NULL,
-  "max_prompt_at" TIMESTAMPTZ,
-  "last_active_at" TIMESTAMPTZ NOT NULL,
-  "providers" VARCHAR[] NOT NULL,
-  "models" VARCHAR[] NOT NULL,
-  "client" VARCHAR,
-  "metadata" JSON,
-  "input_tokens" BIGINT NOT NULL,
-  "output_tokens" BIGINT NOT NULL,
-  "cache_read_input_tokens" BIGINT NOT NULL,
-  "cache_write_input_tokens" BIGINT NOT NULL,
-  "last_prompt" VARCHAR
-)""",
-    f'CREATE TABLE IF NOT EXISTS "{INTERCEPTION_COUNTS}" ("initiator_id" UUID NOT NULL, "provider" VARCHAR NOT NULL, '
-    '"provider_name" VARCHAR NOT NULL, "model" VARCHAR NOT NULL, "client" VARCHAR, "interceptions" BIGINT NOT NULL)',
-    f'CREATE TABLE IF NOT EXISTS "{INTERCEPTION_TOTALS}" ('
-    + ", ".join(f'"{name}" {kind}' for name, kind in TOTALS_COLUMNS) + ")",
-    f'CREATE TABLE IF NOT EXISTS "{CATALOG}" ("kind" VARCHAR NOT NULL, "value" VARCHAR NOT NULL, '
-    '"initiator_id" UUID NOT NULL)',
-    f'CREATE TABLE IF NOT EXISTS "{IMPORT_SOURCES}" ("source" VARCHAR NOT NULL, "table_name" VARCHAR NOT NULL, '
-    '"state" JSON NOT NULL, "imported_at" TIMESTAMPTZ NOT NULL, PRIMARY KEY ("source", "table_name"))',
+SESSION_ROLLUP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("session_id", "VARCHAR NOT NULL"),
+    ("initiator_id", "UUID NOT NULL"),
+    ("started_at", "TIMESTAMPTZ NOT NULL"),
+    ("last_started_at", "TIMESTAMPTZ NOT NULL"),
+    ("ended_at", "TIMESTAMPTZ NOT NULL"),
+    ("threads", "BIGINT NOT NULL"),
+    ("max_prompt_at", "TIMESTAMPTZ"),
+    ("last_active_at", "TIMESTAMPTZ NOT NULL"),
+    ("providers", "VARCHAR[] NOT NULL"),
+    ("models", "VARCHAR[] NOT NULL"),
+    ("client", "VARCHAR"),
+    ("metadata", "JSON"),
+    ("input_tokens", "BIGINT NOT NULL"),
+    ("output_tokens", "BIGINT NOT NULL"),
+    ("cache_read_input_tokens", "BIGINT NOT NULL"),
+    ("cache_write_input_tokens", "BIGINT NOT NULL"),
+    ("last_prompt", "VARCHAR"),
 )
+
+DERIVED_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    SESSION_ROLLUP: SESSION_ROLLUP_COLUMNS,
+    INTERCEPTION_COUNTS: (("initiator_id", "UUID NOT NULL"), ("provider", "VARCHAR NOT NULL"),
+                          ("provider_name", "VARCHAR NOT NULL"), ("model", "VARCHAR NOT NULL"),
+                          ("client", "VARCHAR"), ("interceptions", "BIGINT NOT NULL")),
+    INTERCEPTION_TOTALS: TOTALS_COLUMNS,
+    CATALOG: (("kind", "VARCHAR NOT NULL"), ("value", "VARCHAR NOT NULL"), ("initiator_id", "UUID NOT NULL")),
+    IMPORT_SOURCES: (("source", "VARCHAR NOT NULL"), ("table_name", "VARCHAR NOT NULL"), ("state", "JSON NOT NULL"),
+                     ("imported_at", "TIMESTAMPTZ NOT NULL")),
+}
+"""The tables the store derives or keeps for itself: name → (column, DuckDB type) pairs."""
+DERIVED_KEYS = {IMPORT_SOURCES: ("source", "table_name")}
+"""The derived tables with a primary key."""
+
+
+def _derived_ddl(name: str) -> str:
+    columns = [f"{ident(column)} {kind}" for column, kind in DERIVED_TABLES[name]]
+    if name in DERIVED_KEYS:
+        columns.append(f"PRIMARY KEY ({', '.join(map(ident, DERIVED_KEYS[name]))})")
+    return f"CREATE TABLE IF NOT EXISTS {ident(name)} ({', '.join(columns)})"
 
 
 def ident(name: str) -> str:
@@ -379,16 +391,25 @@ def _columns(*names: str) -> str:
 
 
 _CHILD_START = ("id", "interception_id", "provider_response_id")
-VIEWS: dict[str, str] = {
-    "interceptions": (
-        "SELECT "
-        + _columns("id", "initiator_id", "provider", "provider_name", "model", "client", "session_id",
-                   "client_session_id", "thread_root_id", "thread_parent_id", "started_at", "ended_at")
-        + ', "ended_at" IS NULL AS "in_flight", '
-        + "epoch_us(\"ended_at\") - epoch_us(\"started_at\") AS \"duration_us\", "
-        + _columns("api_key_id", "credential_kind", "credential_hint", "metadata")
-        + f" FROM {ident(INTERCEPTIONS.name)}"
-    ),
+
+
+def public_views(micros: Callable[[str], str]) -> dict[str, str]:
+    """The public views' SQL, given how the engine turns a time column into microseconds."""
+    return {
+        "interceptions": (
+            "SELECT "
+            + _columns("id", "initiator_id", "provider", "provider_name", "model", "client", "session_id",
+                       "client_session_id", "thread_root_id", "thread_parent_id", "started_at", "ended_at")
+            + ', "ended_at" IS NULL AS "in_flight", '
+            + f'{micros(ident("ended_at"))} - {micros(ident("started_at"))} AS "duration_us", '
+            + _columns("api_key_id", "credential_kind", "credential_hint", "metadata")
+            + f" FROM {ident(INTERCEPTIONS.name)}"
+        ),
+        **_OTHER_VIEWS,
+    }
+
+
+_OTHER_VIEWS: dict[str, str] = {
     "token_usages": (
         "SELECT " + _columns(*_CHILD_START, "input_tokens", "output_tokens", "cache_read_input_tokens",
                              "cache_write_input_tokens", "metadata", "created_at", *RECORDED_COST)
@@ -413,6 +434,7 @@ VIEWS: dict[str, str] = {
         + f" FROM {ident(SESSION_ROLLUP)}"
     ),
 }
+VIEWS = public_views(lambda column: f"epoch_us({column})")
 """The public views (README, "SQL and Arrow"): stable names and columns over the tables, without
 our bookkeeping columns. ``interceptions`` holds in-flight rows too (``in_flight``); ``sessions``
 covers ended interceptions, as the sessions endpoint does. ``users`` is the table itself."""
@@ -430,7 +452,7 @@ def ddl_statements() -> list[str]:
     statements = [f'CREATE TABLE IF NOT EXISTS "{META_TABLE}" ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)']
     statements += [table.ddl() for table in TABLES.values()]
     statements += [table.ddl() for table in LOG_TABLES]
-    statements += list(DERIVED_DDL)
+    statements += [_derived_ddl(name) for name in DERIVED_TABLES]
     statements += [
         f"CREATE INDEX IF NOT EXISTS {ident(name)} ON {ident(table)} ({', '.join(map(ident, cols))})"
         for name, table, cols in INDEXES

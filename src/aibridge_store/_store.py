@@ -600,6 +600,16 @@ class Store:
                      strict=strict)
         return write_text(page, out)
 
+    def copy_to_sqlite(self, path: str | os.PathLike[str], *, replace: bool = False) -> dict[str, int]:
+        """Write the whole store into a new SQLite file at ``path`` that ``sqlite3``, Datasette
+        and sqlite-utils read: the same tables and public views, in types SQLite tools know
+        (README, "SQLite"). It is one read snapshot; the file appears whole or not at all. An
+        existing file is an error unless ``replace``. Returns the rows written per table."""
+        from ._engines.sqlite import copy_store
+
+        with self._reading() as con:
+            return copy_store(con, path, replace=replace)
+
     def load_prices(self, path: str | os.PathLike[str] | None) -> None:
         """Price with your own prices where they apply, genai-prices elsewhere: a TOML or JSON file
         of entries by provider or provider name, model (``*`` globs) and days (README, "Cost").

@@ -314,6 +314,12 @@ def _parser() -> argparse.ArgumentParser:
         "prune", help="delete interceptions that started before a time, with their rows; sessions stay exact"
     )
     prune.add_argument("--before", required=True, metavar="TIME", help="RFC 3339, e.g. 2026-01-01T00:00:00Z")
+    copy = commands.add_parser(
+        "copy-to-sqlite", help="write the whole store into a new SQLite file (sqlite3, Datasette, sqlite-utils)",
+        epilog="example: aibridge-store copy-to-sqlite archive.sqlite && datasette archive.sqlite",
+    )
+    copy.add_argument("out", metavar="FILE", help="the SQLite file to write")
+    copy.add_argument("--replace", action="store_true", help="write over FILE if it exists")
     for name, key in (("models", "model"), ("clients", "client")):
         _listing(commands, name, f"distinct {name} of ended interceptions", f"a {key} prefix ({key}:PREFIX or PREFIX)")
     for command in (lst, ses, one):
@@ -390,6 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args)
         if args.command == "prune":
             return _prune(args)
+        if args.command == "copy-to-sqlite":
+            return _copy_to_sqlite(args)
         if args.command == "help":
             from . import search_help
 
@@ -418,6 +426,17 @@ def _prune(args: argparse.Namespace) -> int:
         deleted = store.delete_before(args.before)
     rows = [(name, n) for name, n in deleted.items()]
     print(_table(("table", "deleted"), rows, right={1}))
+    return 0
+
+
+def _copy_to_sqlite(args: argparse.Namespace) -> int:
+    if not os.path.exists(args.db):
+        raise StorageError(f"no store at {args.db!r}")
+    started = time.perf_counter()
+    with _open(args, read_only=True) as store:
+        written = store.copy_to_sqlite(args.out, replace=args.replace)
+    print(f"wrote {written['aibridge_interceptions']:,} interceptions ({sum(written.values()):,} rows in all) "
+          f"to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

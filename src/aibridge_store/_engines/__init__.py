@@ -1,0 +1,1 @@
+"""What differs per engine: the store's tables as another engine holds them."""

@@ -1,0 +1,191 @@
+"""The store as a SQLite file that people browse with ``sqlite3``, Datasette or sqlite-utils
+(README, "SQLite").
+
+The same tables, columns and public views as the DuckDB store, in types every SQLite tool reads:
+UUIDs as lower-case text, instants as ISO 8601 text in UTC with six decimals
+(``2026-01-31T09:30:00.000000Z``, so that text order is time order), booleans as 0 and 1, lists
+(a session's providers and models) as JSON arrays, JSON as text. Tables are STRICT, so a value of
+the wrong type is refused rather than stored. Indexes serve the read paths: pages newest first,
+an interception's child rows, sessions by activity and by id.
+
+A copy is written from a DuckDB store through Arrow batches into a new file beside the target,
+which then replaces it, so that a reader never sees half a copy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pyarrow as pa
+
+from .._schema import (
+    CATALOG,
+    DERIVED_KEYS,
+    DERIVED_TABLES,
+    INTERCEPTION_TOTALS,
+    INTERCEPTIONS,
+    LOG_TABLES,
+    META_TABLE,
+    SESSION_ROLLUP,
+    TABLES,
+    Table,
+    ident,
+    public_views,
+)
+from ..errors import StorageError
+
+_TYPES = {"UUID": "TEXT", "VARCHAR": "TEXT", "TIMESTAMPTZ": "TEXT", "JSON": "TEXT", "VARCHAR[]": "TEXT",
+          "DATE": "TEXT", "BIGINT": "INTEGER", "BOOLEAN": "INTEGER"}
+"""DuckDB type → SQLite (STRICT) type."""
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+"""How instants are written: UTC, always six decimals, so that text order is time order."""
+
+class Index(NamedTuple):
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    """Column names, each with ``DESC`` where the read path walks it newest first."""
+    present: str | None = None
+    """Only the rows where this column is not NULL (a partial index)."""
+
+
+INDEXES: tuple[Index, ...] = (
+    Index("aibridge_interceptions_page_idx", INTERCEPTIONS.name, ("started_at DESC", "id DESC")),
+    Index("aibridge_interceptions_initiator_idx", INTERCEPTIONS.name, ("initiator_id", "started_at DESC", "id DESC")),
+    Index("aibridge_interceptions_session_idx", INTERCEPTIONS.name, ("session_id", "initiator_id")),
+    Index("aibridge_interceptions_thread_idx", INTERCEPTIONS.name, ("thread_root_id",), present="thread_root_id"),
+    *(Index(f"{table.name}_interception_idx", table.name, ("interception_id", "created_at"))
+      for table in TABLES.values() if table.parent_time),
+    Index("aibridge_session_rollup_page_idx", SESSION_ROLLUP, ("last_active_at DESC", "session_id DESC",
+                                                               "initiator_id DESC")),
+    Index("aibridge_session_rollup_session_idx", SESSION_ROLLUP, ("session_id", "initiator_id")),
+    Index("aibridge_interception_totals_page_idx", INTERCEPTION_TOTALS, ("started_at DESC", "id DESC")),
+    Index("aibridge_catalog_kind_idx", CATALOG, ("kind", "value")),
+)
+"""The indexes of every read path."""
+
+_BATCH_ROWS = 50_000
+
+
+def micros(column: str) -> str:
+    """SQLite SQL for an instant column's microseconds since 1970, exactly (integer arithmetic on
+    the ISO 8601 text)."""
+    return f"(unixepoch(substr({column}, 1, 19)) * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
+
+
+def _column_types(table: Table) -> list[tuple[str, str]]:
+    """A base table's columns as the DuckDB store declares them, in its order."""
+    columns = [(c.name, c.kind.sql_type + (" NOT NULL" if c.required or c.not_null else ""))
+               for c in table.columns if not c.internal]
+    columns += [(name, f"{kind.sql_type} NOT NULL") for name, kind, _ in table.derived]
+    columns += [(c.name, f"{c.kind.sql_type} NOT NULL") for c in table.columns if c.internal]
+    return columns + [(name, "TIMESTAMPTZ") for name in table.maintained]
+
+
+def tables() -> dict[str, list[tuple[str, str]]]:
+    """Every table of the store: name → (column, DuckDB type) pairs."""
+    found = {table.name: _column_types(table) for table in (*TABLES.values(), *LOG_TABLES)}
+    found |= {name: list(columns) for name, columns in DERIVED_TABLES.items()}
+    return {META_TABLE: [("key", "VARCHAR NOT NULL"), ("value", "VARCHAR NOT NULL")], **found}
+
+
+def _sqlite_type(duckdb_type: str) -> str:
+    base = duckdb_type.removesuffix(" NOT NULL")
+    return _TYPES[base] + (" NOT NULL" if base != duckdb_type else "")
+
+
+def _keys() -> dict[str, tuple[str, ...]]:
+    keys = {table.name: table.key for table in (*TABLES.values(), *LOG_TABLES)}
+    return {META_TABLE: ("key",), **keys, **DERIVED_KEYS}
+
+
+def ddl_statements() -> list[str]:
+    """The tables (STRICT)."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {ident(name)} "
+        f"({', '.join(f'{ident(column)} {_sqlite_type(kind)}' for column, kind in columns)}) STRICT"
+        for name, columns in tables().items()
+    ]
+
+
+def index_statements() -> list[str]:
+    """Each table's natural key as a unique index, and the read paths' indexes. Built after a
+    bulk load, from sorted runs, which is many times faster than keeping them row by row."""
+    keys = [f"CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + '_key')} ON {ident(name)} "
+            f"({', '.join(map(ident, columns))})" for name, columns in _keys().items()]
+    return keys + [_index(index) for index in INDEXES]
+
+
+def _index(index: Index) -> str:
+    ordered = ", ".join(_ordered(column) for column in index.columns)
+    partial = f" WHERE {ident(index.present)} IS NOT NULL" if index.present else ""
+    return f"CREATE INDEX IF NOT EXISTS {ident(index.name)} ON {ident(index.table)} ({ordered}){partial}"
+
+
+def _ordered(column: str) -> str:
+    name, _, order = column.partition(" ")
+    return ident(name) + (f" {order}" if order else "")
+
+
+def view_statements() -> list[str]:
+    return [f"CREATE VIEW IF NOT EXISTS {ident(name)} AS {sql}" for name, sql in public_views(micros).items()]
+
+
+def _as_sqlite(column: str, duckdb_type: str) -> str:
+    """DuckDB SQL that reads a column as the SQLite file holds it."""
+    base, quoted = duckdb_type.removesuffix(" NOT NULL"), ident(column)
+    if base == "TIMESTAMPTZ":
+        return f"strftime({quoted} AT TIME ZONE 'UTC', '{TIME_FORMAT}')"
+    if base == "VARCHAR[]":
+        return f"CAST(to_json({quoted}) AS VARCHAR)"
+    if base == "BOOLEAN":
+        return f"CAST({quoted} AS INTEGER)"
+    if base in ("UUID", "JSON", "DATE"):
+        return f"CAST({quoted} AS VARCHAR)"
+    return quoted
+
+
+def _reader(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]]) -> pa.RecordBatchReader:
+    """A table's rows as Arrow batches, in the SQLite file's types."""
+    select = ", ".join(f"{_as_sqlite(column, kind)} AS {ident(column)}" for column, kind in columns)
+    return con.sql(f"SELECT {select} FROM {ident(name)}").to_arrow_reader(_BATCH_ROWS)
+
+
+def copy_store(
+    con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], *, replace: bool = False
+) -> dict[str, int]:
+    """Write every table of the DuckDB store ``con`` reads into a new SQLite file at ``path``
+    (its tables, indexes and public views, in WAL mode); rows written per table.
+
+    The rows go from DuckDB to SQLite as Arrow batches through ADBC's SQLite driver, with no
+    Python object per value. The file is written beside ``path`` and renamed over it when
+    complete, so it appears whole or not at all."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    target = Path(path)
+    if target.exists() and not replace:
+        raise StorageError(f"{target} exists: pass replace=True (--replace) to write over it")
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    written: dict[str, int] = {}
+    try:
+        with adbc.connect(str(partial), autocommit=True) as out, out.cursor() as cursor:
+            for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -262144"):
+                cursor.execute(f"PRAGMA {pragma}")  # a new file: nothing to protect until it is renamed
+            for statement in ddl_statements():
+                cursor.execute(statement)
+            for name, columns in tables().items():
+                written[name] = cursor.adbc_ingest(name, _reader(con, name, columns), mode="append")
+            for statement in [*index_statements(), *view_statements(), "PRAGMA journal_mode = WAL"]:
+                cursor.execute(statement)
+                cursor.fetchall()
+        os.replace(partial, target)
+    except (adbc.Error, duckdb.Error, OSError) as e:
+        raise StorageError(f"cannot write the SQLite copy {target}: {e}") from e
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
