@@ -21,6 +21,7 @@ from typing import NamedTuple
 import duckdb
 import pyarrow as pa
 
+from .._query.dialect import SQLITE
 from .._schema import (
     CATALOG,
     DERIVED_KEYS,
@@ -69,12 +70,6 @@ INDEXES: tuple[Index, ...] = (
 """The indexes of every read path."""
 
 _BATCH_ROWS = 50_000
-
-
-def micros(column: str) -> str:
-    """SQLite SQL for an instant column's microseconds since 1970, exactly (integer arithmetic on
-    the ISO 8601 text)."""
-    return f"(unixepoch(substr({column}, 1, 19)) * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
 
 
 def _column_types(table: Table) -> list[tuple[str, str]]:
@@ -132,7 +127,7 @@ def _ordered(column: str) -> str:
 
 
 def view_statements() -> list[str]:
-    return [f"CREATE VIEW IF NOT EXISTS {ident(name)} AS {sql}" for name, sql in public_views(micros).items()]
+    return [f"CREATE VIEW IF NOT EXISTS {ident(name)} AS {sql}" for name, sql in public_views(SQLITE.micros).items()]
 
 
 def _as_sqlite(column: str, duckdb_type: str) -> str:

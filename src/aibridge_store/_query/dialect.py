@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from .._gocompat import GoTime
 
@@ -75,8 +76,22 @@ class Dialect:
         return f"(epoch_us({end}) - epoch_us({start}))"
 
 
+def iso_instant(micros: int) -> str:
+    """An instant as SQLite stores it: ISO 8601 in UTC with six decimals, so that text order is
+    time order (an instant before the year 1 reads as the first text of all)."""
+    if micros < _FIRST_INSTANT_US:
+        return "0000-01-01T00:00:00.000000Z"
+    moment = datetime(1, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros - _FIRST_INSTANT_US)
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond:06d}Z")
+
+
+_FIRST_INSTANT_US = -62135596800 * 1_000_000
+"""0001-01-01T00:00:00Z in microseconds since 1970."""
+
+
 class SQLiteDialect(Dialect):
-    """SQLite: instants stored as integer microseconds, UUIDs as lower-case text."""
+    """SQLite: instants stored as ISO 8601 text (:func:`iso_instant`), UUIDs as lower-case text."""
 
     name = "sqlite"
     true = "1"
@@ -88,6 +103,8 @@ class SQLiteDialect(Dialect):
     def bind(self, value: object) -> object:
         if isinstance(value, uuid.UUID):
             return str(value)
+        if isinstance(value, GoTime):
+            return iso_instant(value.micros)
         return super().bind(value)
 
     def typed(self, placeholder: str, value: object) -> str:
@@ -106,8 +123,12 @@ class SQLiteDialect(Dialect):
         # SQLite's LIKE ignores case for ASCII letters only.
         return f"{subject} LIKE {pattern} ESCAPE '\\'"
 
+    def micros(self, instant: str) -> str:
+        """An instant's microseconds since 1970, exactly: integer arithmetic on the text."""
+        return f"(unixepoch(substr({instant}, 1, 19)) * 1000000 + CAST(substr({instant}, 21, 6) AS INTEGER))"
+
     def micros_between(self, start: str, end: str) -> str:
-        return f"({end} - {start})"
+        return f"({self.micros(end)} - {self.micros(start)})"
 
 
 class SparkDialect(Dialect):
