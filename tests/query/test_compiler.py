@@ -23,6 +23,7 @@ from aibridge_store._query import (
     compile_filters,
     compile_query_filters,
 )
+from aibridge_store._query.dialect import iso_instant
 
 GOLDEN = Path(__file__).parent / "golden"
 ALICE = uuid.UUID("11111111-1111-4111-8111-111111111111")
@@ -66,8 +67,8 @@ def test_the_same_filters_run_on_duckdb_and_sqlite() -> None:
     filters = compile_query_filters(text, INTERCEPTIONS_SEARCH, CONTEXT)
 
     lite = sqlite3.connect(":memory:")
-    lite.execute("CREATE TABLE t (id TEXT, initiator_id TEXT, provider TEXT, model TEXT, client TEXT, started_at INTEGER)")
-    lite.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", rows)
+    lite.execute("CREATE TABLE t (id TEXT, initiator_id TEXT, provider TEXT, model TEXT, client TEXT, started_at TEXT)")
+    lite.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", [(*row[:5], iso_instant(row[5])) for row in rows])
     sql = compile_filters(filters, DIALECTS["sqlite"])
     got_sqlite = sorted(r[0] for r in lite.execute(f"SELECT id FROM t WHERE {sql.sql}", sql.params))
 
