@@ -109,6 +109,7 @@ def test_sqlite_copy_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     assert figures["median_s"]["sqlite copy"] > 0 and figures["median_s"]["parquet baseline"] > 0
     assert figures["rows"] > 300 and figures["bytes"] > 0
     assert "sqlite copy" in result.stdout and "x parquet" in result.stdout
+    assert figures["reads_ms"]["interceptions page|sqlite copy"] > 0 and "x duckdb" in result.stdout
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
