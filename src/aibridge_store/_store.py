@@ -603,7 +603,7 @@ class Store:
     def copy_to_sqlite(self, path: str | os.PathLike[str], *, replace: bool = False) -> dict[str, int]:
         """Write the whole store into a new SQLite file at ``path`` that ``sqlite3``, Datasette
         and sqlite-utils read: the same tables and public views, in types SQLite tools know
-        (README, "SQLite"). It is one read snapshot; the file appears whole or not at all. An
+        (README, "A SQLite copy"). It is one read snapshot; the file appears whole or not at all. An
         existing file is an error unless ``replace``. Returns the rows written per table."""
         from ._engines.sqlite import copy_store
 

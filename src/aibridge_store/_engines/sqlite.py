@@ -1,5 +1,5 @@
 """The store as a SQLite file that people browse with ``sqlite3``, Datasette or sqlite-utils
-(README, "SQLite").
+(README, "A SQLite copy"; docs/decisions.md, "SQLite files").
 
 The same tables, columns and public views as the DuckDB store, in types every SQLite tool reads:
 UUIDs as lower-case text, instants as ISO 8601 text in UTC with six decimals
@@ -44,6 +44,7 @@ _TYPES = {"UUID": "TEXT", "VARCHAR": "TEXT", "TIMESTAMPTZ": "TEXT", "JSON": "TEX
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 """How instants are written: UTC, always six decimals, so that text order is time order."""
+
 
 class Index(NamedTuple):
     name: str

@@ -119,9 +119,9 @@ FIELDS: dict[str, Field] = {
         Field("client", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, doc="the client (Unknown: none recorded)"),
         Field("session_id", Col("session_id", never_null=True), ValueType.TEXT, doc="the session id (sessions only)"),
         Field("started_after", Col("started_at", never_null=True), ValueType.TIME, AtLeast,
-              doc="started at or after a quoted RFC 3339 time"),
+              doc="started at or after a quoted RFC 3339 time (or a day: from its start)"),
         Field("started_before", Col("started_at", never_null=True), ValueType.TIME, AtMost,
-              doc="started at or before a quoted RFC 3339 time"),
+              doc="started at or before a quoted RFC 3339 time (or a day: through its end)"),
         Field("model_prefix", Col("model", never_null=True), ValueType.TEXT, StartsWith),
         Field("client_prefix", Coalesce(Col("client"), "Unknown"), ValueType.TEXT, StartsWith),
         # The extended language's keys.
