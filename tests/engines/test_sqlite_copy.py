@@ -85,7 +85,7 @@ def test_instants_sort_as_text_and_durations_are_exact(db: Path, copied: tuple[P
             == sorted(lite.execute("SELECT id, duration_us, in_flight FROM interceptions").fetchall()))
 
 
-def test_the_documented_views_indexes_and_modes_are_there(copied: tuple[Path, dict[str, int]]) -> None:
+def test_the_documented_views_indexes_and_modes_are_there(db: Path, copied: tuple[Path, dict[str, int]]) -> None:
     out, _ = copied
     lite = sqlite3.connect(out)
     views = {r[0] for r in lite.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
@@ -102,6 +102,12 @@ def test_the_documented_views_indexes_and_modes_are_there(copied: tuple[Path, di
         lite.execute("UPDATE aibridge_token_usages SET input_tokens = 'many' WHERE rowid = 1")
     with pytest.raises(sqlite3.IntegrityError):  # the natural key stays unique
         lite.execute("INSERT INTO users SELECT * FROM users LIMIT 1")
+    store = duckdb.connect(str(db), read_only=True)
+    for view in sorted(views):
+        columns = [r[1] for r in lite.execute(f'PRAGMA table_info("{view}")')]
+        assert columns == [r[0] for r in store.execute(f'DESCRIBE "{view}"').fetchall()], view
+        assert (lite.execute(f'SELECT count(*) FROM "{view}"').fetchone()
+                == store.execute(f'SELECT count(*) FROM "{view}"').fetchone()), view
     session = lite.execute("SELECT providers, models FROM sessions LIMIT 1").fetchone()
     assert all(isinstance(json.loads(value), list) for value in session)
 
