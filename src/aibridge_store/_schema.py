@@ -99,14 +99,18 @@ class Table:
         """The columns an import writes (the parent time is filled in by the merge)."""
         return tuple(c.name for c in self.columns) + tuple(d[0] for d in self.derived)
 
-    def ddl(self) -> str:
-        def column(c: Column) -> str:
-            return f'"{c.name}" {c.kind.sql_type}{" NOT NULL" if c.required or c.not_null else ""}'
+    def declared_columns(self) -> list[tuple[str, str]]:
+        """(name, DuckDB type with NOT NULL where it applies) of every stored column, in order."""
+        def declared(c: Column) -> tuple[str, str]:
+            return c.name, c.kind.sql_type + (" NOT NULL" if c.required or c.not_null else "")
 
-        parts = [column(c) for c in self.columns if not c.internal]
-        parts += [f'"{name}" {kind.sql_type} NOT NULL' for name, kind, _ in self.derived]
-        parts += [column(c) for c in self.columns if c.internal]
-        parts += [f'"{name}" TIMESTAMPTZ' for name in self.maintained]
+        columns = [declared(c) for c in self.columns if not c.internal]
+        columns += [(name, f"{kind.sql_type} NOT NULL") for name, kind, _ in self.derived]
+        columns += [declared(c) for c in self.columns if c.internal]
+        return columns + [(name, "TIMESTAMPTZ") for name in self.maintained]
+
+    def ddl(self) -> str:
+        parts = [f'"{name}" {kind}' for name, kind in self.declared_columns()]
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(parts) + "\n)"
 
 

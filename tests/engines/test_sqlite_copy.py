@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -18,23 +17,12 @@ import pytest
 from aibridge_store import StorageError, Store
 from aibridge_store._engines import sqlite as engine
 from aibridge_store.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.generated import generated_store
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("sqlite-copy")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import generate
-    finally:
-        sys.path.pop(0)
-    files = generate.generate(tmp / "data", 400, seed=11, fmt="parquet")
-    path = tmp / "store.duckdb"
-    with Store.open(path) as store:
-        store.import_path(files[0].parent)
-    return path
+    return generated_store(tmp_path_factory.mktemp("sqlite-copy"), 400, seed=11)
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,7 @@ UUIDs, through the dialect seam."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -17,8 +15,8 @@ from hypothesis import strategies as st
 from aibridge_store import Store
 from aibridge_store._query import SESSIONS_SEARCH, BindContext, Compiler, compile_query_filters
 from aibridge_store._query.dialect import DUCKDB, SQLITE, Dialect
+from tests.helpers.generated import generated_store
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)  # the generated data spans 2026-01-01 to 2026-03-02
 
 TERMS = [
@@ -41,16 +39,10 @@ ALL_FORMS = [
 def engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConnection, sqlite3.Connection,
                                                                     BindContext]:
     tmp = tmp_path_factory.mktemp("filters")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import generate
-    finally:
-        sys.path.pop(0)
-    files = generate.generate(tmp / "data", 600, seed=3, fmt="parquet")
-    with Store.open(tmp / "s.duckdb") as store:
-        store.import_path(files[0].parent)
+    db = generated_store(tmp, 600, seed=3)
+    with Store.open(db, read_only=True) as store:
         store.copy_to_sqlite(tmp / "s.sqlite")
-    duck = duckdb.connect(str(tmp / "s.duckdb"), read_only=True)
+    duck = duckdb.connect(str(db), read_only=True)
     duck.execute("SET TimeZone = 'UTC'")
     users = dict(duck.execute("SELECT username, id FROM users").fetchall())
     context = BindContext(actor_user_id=None, find_user=users.get, tz="Europe/Paris", now=NOW)

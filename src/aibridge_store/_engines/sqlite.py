@@ -32,7 +32,6 @@ from .._schema import (
     META_TABLE,
     SESSION_ROLLUP,
     TABLES,
-    Table,
     ident,
     public_views,
 )
@@ -73,18 +72,9 @@ INDEXES: tuple[Index, ...] = (
 _BATCH_ROWS = 50_000
 
 
-def _column_types(table: Table) -> list[tuple[str, str]]:
-    """A base table's columns as the DuckDB store declares them, in its order."""
-    columns = [(c.name, c.kind.sql_type + (" NOT NULL" if c.required or c.not_null else ""))
-               for c in table.columns if not c.internal]
-    columns += [(name, f"{kind.sql_type} NOT NULL") for name, kind, _ in table.derived]
-    columns += [(c.name, f"{c.kind.sql_type} NOT NULL") for c in table.columns if c.internal]
-    return columns + [(name, "TIMESTAMPTZ") for name in table.maintained]
-
-
 def tables() -> dict[str, list[tuple[str, str]]]:
     """Every table of the store: name → (column, DuckDB type) pairs."""
-    found = {table.name: _column_types(table) for table in (*TABLES.values(), *LOG_TABLES)}
+    found = {table.name: table.declared_columns() for table in (*TABLES.values(), *LOG_TABLES)}
     found |= {name: list(columns) for name, columns in DERIVED_TABLES.items()}
     return {META_TABLE: [("key", "VARCHAR NOT NULL"), ("value", "VARCHAR NOT NULL")], **found}
 
