@@ -106,6 +106,21 @@ def _instant(value: datetime | str) -> datetime:
     return value
 
 
+ENGINES = ("duckdb", "sqlite")
+
+
+def _engine(engine: str | None, location: str | None) -> str:
+    if engine is not None:
+        if engine not in ENGINES:
+            raise StorageError(f"unknown engine {engine!r}: use {' or '.join(map(repr, ENGINES))}")
+        return engine
+    if location is None:
+        return "duckdb"
+    from ._engines.sqlite_store import is_sqlite_path
+
+    return "sqlite" if is_sqlite_path(location) else "duckdb"
+
+
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
@@ -142,8 +157,13 @@ class Store:
         memory_limit: str | None = None,
         timeout: float = 0.0,
         on_wait: Callable[[str], None] | None = None,
+        engine: str | None = None,
     ) -> Store:
         """Open (or create) the database at ``path``; in memory when ``path`` is None.
+
+        ``engine`` is ``"duckdb"`` or ``"sqlite"``; by default a path ending in ``.sqlite`` or
+        ``.sqlite3``, or a file that holds a SQLite database, opens as a SQLite store (README,
+        "Two engines"), anything else as DuckDB. Both answer every read the same way.
 
         ``memory_limit`` (DuckDB syntax, e.g. ``"2GB"``) caps the memory DuckDB uses; imports
         larger than it spill to disk (by default DuckDB takes 80% of the machine's memory). A
@@ -156,6 +176,13 @@ class Store:
         naming the holder.
         """
         location = ":memory:" if path is None else os.fspath(path)
+        if _engine(engine, None if path is None else location) == "sqlite":
+            if path is None:
+                raise StorageError("a SQLite store is a file: give a path (engine='sqlite')")
+            from ._engines.sqlite_store import SQLiteStore
+
+            return SQLiteStore.open_file(location, read_only=read_only, timeout=timeout, memory_limit=memory_limit,
+                                         on_wait=on_wait)
         if read_only and (path is None or not os.path.exists(location)):
             raise StorageError(f"cannot open {location!r} read-only: no such database file")
         con = _attach(location, read_only, timeout, on_wait)
@@ -235,6 +262,11 @@ class Store:
             return None
         rows = self._con.execute(f"SELECT value FROM {ident(META_TABLE)} WHERE key = 'schema_version'").fetchall()
         return int(rows[0][0]) if rows else None
+
+    @property
+    def engine(self) -> str:
+        """``"duckdb"`` or ``"sqlite"``: the engine that holds the store."""
+        return "duckdb"
 
     @property
     def schema_version(self) -> int:
@@ -457,7 +489,7 @@ class Store:
                 session_costs=self._session_costs,
             )
 
-    def _session_costs(self, con: duckdb.DuckDBPyConnection) -> Any:
+    def _session_costs(self, con: Any) -> Any:
         """Every session's cost at the store's prices, remembered while the store and its prices
         stay the same."""
         from . import _reports as reports

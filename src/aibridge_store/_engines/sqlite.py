@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -175,3 +175,99 @@ def copy_store(
     finally:
         partial.unlink(missing_ok=True)
     return written
+
+
+# -- a SQLite store's mirror: the file's rows in DuckDB, and the changes written back -----------
+
+_DUMMY = "__aibridge_first"
+"""A column marking one typed row put first in each read: ADBC's SQLite driver takes a column's
+Arrow type from the first rows it reads, and a column whose first rows are NULL would be read as
+integers."""
+
+
+def _from_sqlite(column: str, duckdb_type: str) -> str:
+    """DuckDB SQL that reads a column of the SQLite file back in the store's type."""
+    base, quoted = duckdb_type.removesuffix(" NOT NULL"), ident(column)
+    if base == "VARCHAR[]":
+        return f"CAST(from_json({quoted}, '[\"VARCHAR\"]') AS VARCHAR[])"
+    if base in ("TIMESTAMPTZ", "BOOLEAN", "UUID", "JSON", "DATE"):
+        return f"CAST({quoted} AS {base})"
+    return quoted
+
+
+def _typed_read(name: str, columns: list[tuple[str, str]]) -> str:
+    """SQLite SQL reading a table after one typed first row (:data:`_DUMMY`)."""
+    def typed(kind: str) -> str:
+        return "0" if _sqlite_type(kind).startswith("INTEGER") else "''"
+
+    first = ", ".join(f"{typed(kind)} AS {ident(column)}" for column, kind in columns)
+    listed = ", ".join(ident(column) for column, _ in columns)
+    return f"SELECT 1 AS {_DUMMY}, {first} UNION ALL SELECT 0, {listed} FROM {ident(name)}"
+
+
+def load_mirror(cursor: Any, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Read every table of the SQLite file ``cursor`` reads into the empty DuckDB store ``con``
+    (an ADBC cursor, inside the caller's transaction); rows read per table."""
+    loaded: dict[str, int] = {}
+    con.begin()
+    try:
+        for name, columns in tables().items():
+            cursor.execute(_typed_read(name, columns))
+            con.register("aibridge_sqlite_rows", cursor.fetch_record_batch())
+            try:
+                values = ", ".join(_from_sqlite(column, kind) for column, kind in columns)
+                con.execute(f"DELETE FROM {ident(name)}")
+                con.execute(
+                    f"INSERT INTO {ident(name)} ({', '.join(ident(c) for c, _ in columns)}) "
+                    f"SELECT {values} FROM aibridge_sqlite_rows WHERE {_DUMMY} = 0"
+                )
+                loaded[name] = int(con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0])
+            finally:
+                con.unregister("aibridge_sqlite_rows")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return loaded
+
+
+class Snapshot:
+    """Every table of a DuckDB store as it was, in temporary tables, to diff an import against."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.names = {name: ident(f"aibridge_before_{name}") for name in tables()}
+        for name, copy in self.names.items():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM {ident(name)}")
+
+    def drop(self) -> None:
+        for copy in self.names.values():
+            self.con.execute(f"DROP TABLE IF EXISTS {copy}")
+
+
+def write_changes(con: duckdb.DuckDBPyConnection, before: Snapshot, cursor: Any) -> dict[str, int]:
+    """Write what changed in the DuckDB store since ``before`` into the SQLite file (an ADBC
+    cursor in the caller's transaction): rows gone or changed are deleted (matched on every
+    column), then the new and changed rows appended. Rows written per table."""
+    written: dict[str, int] = {}
+    for name, columns in tables().items():
+        table, old = ident(name), before.names[name]
+        select = ", ".join(f"{_as_sqlite(column, kind)} AS {ident(column)}" for column, kind in columns)
+        gone = con.sql(f"SELECT {select} FROM (SELECT * FROM {old} EXCEPT ALL SELECT * FROM {table})").to_arrow_table()
+        if gone.num_rows:
+            _delete_rows(cursor, name, columns, gone)
+        added = con.sql(f"SELECT {select} FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {old})")
+        written[name] = cursor.adbc_ingest(name, added.to_arrow_reader(_BATCH_ROWS), mode="append")
+    return written
+
+
+def _delete_rows(cursor: Any, name: str, columns: list[tuple[str, str]], rows: pa.Table) -> None:
+    """Delete each of ``rows`` from a table of the SQLite file, one stored row per given row."""
+    gone = "aibridge_gone_rows"
+    cursor.adbc_ingest(gone, rows, mode="replace", temporary=True)
+    same = " AND ".join(f"t.{ident(column)} IS g.{ident(column)}" for column, _ in columns)
+    cursor.execute(
+        f"DELETE FROM {ident(name)} WHERE rowid IN "
+        f"(SELECT t.rowid FROM temp.{ident(gone)} AS g JOIN {ident(name)} AS t ON {same})"
+    )
+    cursor.execute(f"DROP TABLE temp.{ident(gone)}")

@@ -6,7 +6,7 @@ from the field registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -57,6 +57,10 @@ class Compiler:
         """Bind ``value`` and return SQL that reads it back with the column's type."""
         self.params.append(self.dialect.bind(value))
         return self.dialect.typed(self.dialect.placeholder(len(self.params)), value)
+
+    def in_ids(self, column: str, ids: Sequence[str]) -> str:
+        """Whether a UUID ``column`` is one of ``ids`` (UUID text), bound as one value."""
+        return self.dialect.in_ids(column, self.param(self.dialect.id_list(ids)))
 
     def column(self, name: str) -> str:
         quoted = self.dialect.ident(name)

@@ -6,9 +6,13 @@ A dialect quotes identifiers, writes parameter placeholders and converts the few
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
 
 from .._gocompat import GoTime
 
@@ -75,6 +79,28 @@ class Dialect:
     def micros_between(self, start: str, end: str) -> str:
         return f"(epoch_us({end}) - epoch_us({start}))"
 
+    # What the reads ask for, besides filters.
+
+    def text(self, column: str) -> str:
+        """A UUID or JSON column as text."""
+        return f"CAST({column} AS VARCHAR)"
+
+    def go_time(self, column: str) -> str:
+        """An instant as RFC 3339 text in UTC with six decimals (the models trim trailing zeros)."""
+        return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+
+    def micros(self, instant: str) -> str:
+        """An instant's microseconds since 1970."""
+        return f"epoch_us({instant})"
+
+    def id_list(self, ids: Sequence[str]) -> str:
+        """The value :meth:`in_ids` binds for ``ids`` (UUID text)."""
+        return ",".join(ids)
+
+    def in_ids(self, column: str, placeholder: str) -> str:
+        """Whether a UUID ``column`` is one of the bound :meth:`id_list`."""
+        return f"list_contains(CAST(string_split({placeholder}, ',') AS UUID[]), {column})"
+
 
 def iso_instant(micros: int) -> str:
     """An instant as SQLite stores it: ISO 8601 in UTC with six decimals, so that text order is
@@ -88,6 +114,13 @@ def iso_instant(micros: int) -> str:
 
 _FIRST_INSTANT_US = -62135596800 * 1_000_000
 """0001-01-01T00:00:00Z in microseconds since 1970."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone")
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class SQLiteDialect(Dialect):
@@ -105,10 +138,26 @@ class SQLiteDialect(Dialect):
             return str(value)
         if isinstance(value, GoTime):
             return iso_instant(value.micros)
+        if isinstance(value, datetime):
+            return iso_instant(_micros(value))
+        if isinstance(value, Decimal):
+            return str(value)  # compared with a REAL column, SQLite reads it as a number
         return super().bind(value)
 
     def typed(self, placeholder: str, value: object) -> str:
         return placeholder
+
+    def text(self, column: str) -> str:
+        return column
+
+    def go_time(self, column: str) -> str:
+        return column  # stored in exactly that form
+
+    def id_list(self, ids: Sequence[str]) -> str:
+        return json.dumps(list(ids))
+
+    def in_ids(self, column: str, placeholder: str) -> str:
+        return f"{column} IN (SELECT value FROM json_each({placeholder}))"
 
     def starts_with(self, subject: str, prefix: str) -> str:
         return f"substr({subject}, 1, length({prefix})) = {prefix}"
@@ -120,8 +169,13 @@ class SQLiteDialect(Dialect):
         return f"{subject} GLOB {bind(''.join(special.get(c, c) for c in pattern))}"
 
     def contains(self, subject: str, pattern: str) -> str:
-        # SQLite's LIKE ignores case for ASCII letters only.
-        return f"{subject} LIKE {pattern} ESCAPE '\\'"
+        """SQLite's LIKE folds the case of ASCII letters only: text with any other character, in
+        the row or the pattern, is tested again by :data:`UNICODE_LIKE`, which folds them all."""
+        def wide(text: str) -> str:
+            return f"length(CAST({text} AS BLOB)) <> length({text})"
+
+        return (f"({subject} LIKE {pattern} ESCAPE '\\' OR (({wide(subject)} OR {wide(pattern)}) "
+                f"AND {UNICODE_LIKE}({subject}, {pattern})))")
 
     def micros(self, instant: str) -> str:
         """An instant's microseconds since 1970, exactly: integer arithmetic on the text."""
@@ -129,6 +183,33 @@ class SQLiteDialect(Dialect):
 
     def micros_between(self, start: str, end: str) -> str:
         return f"({self.micros(end)} - {self.micros(start)})"
+
+
+UNICODE_LIKE = "aibridge_ilike"
+"""The SQL function that SQLite connections of the store register (:func:`unicode_like`)."""
+
+
+def unicode_like(subject: str | None, pattern: str | None) -> bool | None:
+    """``subject ILIKE pattern ESCAPE '\\'`` as DuckDB answers it, for every letter: both sides
+    lower-cased, ``%`` any text, ``_`` any character, ``\\`` taking the next one literally."""
+    if subject is None or pattern is None:
+        return None
+    return _like_regex(pattern.lower()).fullmatch(subject.lower()) is not None
+
+
+@lru_cache(maxsize=256)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append({"%": ".*", "_": "."}.get(char) or re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
 
 
 class SparkDialect(Dialect):

@@ -7,19 +7,17 @@ so a member's list holds only their own). The prefix match takes ``%`` and ``_``
 
 from __future__ import annotations
 
-import duckdb
-
 from .._auth import LOCAL_ADMIN, Actor
-from .._query import CLIENTS_SEARCH, MODELS_SEARCH, Compiler, Endpoint
+from .._query import CLIENTS_SEARCH, MODELS_SEARCH, Endpoint
 from .._schema import CATALOG, ident
-from .common import bind_filters
+from .common import Connection, bind_filters, compiler_for
 from .pagination import parse_page
 
 _KINDS = {MODELS_SEARCH.name: ("model", "model"), CLIENTS_SEARCH.name: ("client", "client")}
 
 
 def list_catalog(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     endpoint: Endpoint,
     q: str,
     *,
@@ -32,7 +30,7 @@ def list_catalog(
     page = parse_page(limit, offset, None)
     filters = bind_filters(con, actor, q, endpoint)
     kind, column = _KINDS[endpoint.name]
-    compiler = Compiler(table_alias="c")
+    compiler = compiler_for(con, table_alias="c")
     entries = (f'(SELECT "value" AS {ident(column)}, "initiator_id" FROM {ident(CATALOG)} '
                f"WHERE \"kind\" = {compiler.param(kind)})")
     sql = (f"SELECT DISTINCT c.{ident(column)} FROM {entries} AS c WHERE {compiler.compile(filters)} "

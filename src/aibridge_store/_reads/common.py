@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -10,24 +11,39 @@ import duckdb
 
 from .._auth import Actor
 from .._gocompat import as_uuid
-from .._query import And, BindContext, Endpoint, compile_query_filters
+from .._query import And, BindContext, Compiler, Endpoint, compile_query_filters
+from .._query.dialect import DUCKDB, SQLITE, Dialect
 from .._schema import USERS, ident
 from . import jsonsql as js
 from .memo import ReadMemo
 
+Connection = duckdb.DuckDBPyConnection | sqlite3.Connection
+"""What reads run on: the DuckDB store's connection, or a SQLite store's."""
 
-def find_user(con: duckdb.DuckDBPyConnection, username: str) -> uuid.UUID | None:
+
+def dialect_of(con: Connection) -> Dialect:
+    """The SQL dialect of a read connection."""
+    return SQLITE if isinstance(con, sqlite3.Connection) else DUCKDB
+
+
+def compiler_for(con: Connection, **options: Any) -> Compiler:
+    """A compiler in the connection's dialect."""
+    return Compiler(dialect_of(con), **options)
+
+
+def find_user(con: Connection, username: str) -> uuid.UUID | None:
     """A non-deleted user by username, case-insensitively (never by an empty email)."""
+    compiler = compiler_for(con)
     row = first_row(
         con,
-        f'SELECT "id" FROM {ident(USERS.name)} WHERE lower("username") = lower($1) AND NOT "deleted" '
-        'ORDER BY "id" LIMIT 1',
-        [username],
+        f'SELECT "id" FROM {ident(USERS.name)} WHERE lower("username") = lower({compiler.param(username)}) '
+        'AND NOT "deleted" ORDER BY "id" LIMIT 1',
+        compiler.params,
     )
-    return row[0] if row else None
+    return None if row is None else as_uuid(row[0])
 
 
-def _visible_user(con: duckdb.DuckDBPyConnection, actor: Actor, username: str) -> uuid.UUID | None:
+def _visible_user(con: Connection, actor: Actor, username: str) -> uuid.UUID | None:
     """A username the actor may name: a member only finds themselves, so that another user's name
     and a name nobody has give the same answer (docs/decisions.md, "Authorisation")."""
     found = find_user(con, username)
@@ -36,7 +52,7 @@ def _visible_user(con: duckdb.DuckDBPyConnection, actor: Actor, username: str) -
     return found
 
 
-def resolve_user(con: duckdb.DuckDBPyConnection, user: str | uuid.UUID) -> uuid.UUID | None:
+def resolve_user(con: Connection, user: str | uuid.UUID) -> uuid.UUID | None:
     """A user named by id (in any form Go accepts, stored or not) or by username."""
     try:
         user_id = as_uuid(user)
@@ -46,7 +62,7 @@ def resolve_user(con: duckdb.DuckDBPyConnection, user: str | uuid.UUID) -> uuid.
 
 
 def bind_filters(
-    con: duckdb.DuckDBPyConnection, actor: Actor, q: str, endpoint: Endpoint, strict: bool = False, tz: str = "UTC"
+    con: Connection, actor: Actor, q: str, endpoint: Endpoint, strict: bool = False, tz: str = "UTC"
 ) -> And:
     """The filters ``q`` means for ``endpoint`` (as Coder reads it when ``strict``; days of
     ``started:`` in ``tz``), usernames looked up in the store, with the actor's row scope added."""
@@ -57,14 +73,14 @@ def bind_filters(
     return And((*filters.items, scope)) if scope is not None else filters
 
 
-def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+def first_row(con: Connection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
     """The first row of a query that returns at most a few, or None; read to the end, since DuckDB
     blocks the connection on a half-read result."""
     rows = con.execute(sql, params).fetchall()
     return rows[0] if rows else None
 
 
-def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...]:
+def one_row(con: Connection, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...]:
     """The single row of an aggregate query (which always returns one)."""
     rows = con.execute(sql, params).fetchall()  # all: DuckDB blocks the connection on a half-read result
     if len(rows) != 1:
@@ -72,7 +88,7 @@ def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] =
     return rows[0]
 
 
-def count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> int:
+def count(con: Connection, sql: str, params: Sequence[object] = ()) -> int:
     """The number a ``SELECT count(*) ...`` returns."""
     return int(one_row(con, sql, params)[0])
 
@@ -86,7 +102,7 @@ def bind_scope(actor: Actor) -> And:
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
-def _checked(cursor: duckdb.DuckDBPyConnection, row: type[Any], *more: str) -> list[tuple[Any, ...]]:
+def _checked(cursor: duckdb.DuckDBPyConnection | sqlite3.Cursor, row: type[Any], *more: str) -> list[tuple[Any, ...]]:
     """All rows of an executed query whose columns are ``row``'s fields (a NamedTuple), then ``more``."""
     names = tuple(d[0] for d in cursor.description or ())
     fields = (*getattr(row, "_fields", ()), *more)
@@ -95,13 +111,13 @@ def _checked(cursor: duckdb.DuckDBPyConnection, row: type[Any], *more: str) -> l
     return cursor.fetchall()
 
 
-def fetch_named(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], row: type[Row]) -> list[Row]:
+def fetch_named(con: Connection, sql: str, params: Sequence[object], row: type[Row]) -> list[Row]:
     """The rows of ``sql`` as ``row`` NamedTuples; the SELECT's column names must be the fields'."""
     return [row(*values) for values in _checked(con.execute(sql, params), row)]
 
 
 def fetch_counted(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], row: type[Row]
+    con: Connection, sql: str, params: Sequence[object], row: type[Row]
 ) -> tuple[list[Row], int | None]:
     """Like :func:`fetch_named` for a SELECT with one more column, ``total``, the same count on
     every row: the rows and that count (None when there are no rows)."""
@@ -109,17 +125,19 @@ def fetch_counted(
     return [row(*values[:-1]) for values in found], (int(found[0][-1]) if found else None)
 
 
-def initiators_json(con: duckdb.DuckDBPyConnection, ids: set[str], memo: ReadMemo | None) -> dict[str, str]:
+def initiators_json(con: Connection, ids: set[str], memo: ReadMemo | None) -> dict[str, str]:
     """Initiator id → its JSON, remembered; a user without a users row has empty names."""
     known: dict[str, str] = {}
     if memo is not None:
         known = {str(k): str(v) for k, v in memo.known("initiator", list(ids)).items()}
     missing = sorted(ids - known.keys())
     if missing:
+        compiler = compiler_for(con)
+        user_id = ident("id")
         rows = con.execute(
-            f'SELECT CAST("id" AS VARCHAR), "username", "name", "avatar_url" FROM {ident(USERS.name)} '
-            f"WHERE list_contains(CAST(string_split($1, ',') AS UUID[]), \"id\")",
-            [",".join(missing)],
+            f'SELECT {compiler.dialect.text(user_id)}, "username", "name", "avatar_url" FROM {ident(USERS.name)} '
+            f"WHERE {compiler.in_ids(user_id, missing)}",
+            compiler.params,
         ).fetchall()
         found = {row[0]: js.user(*row) for row in rows}
         for user_id in missing:

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-import duckdb
-
 from .._auth import LOCAL_ADMIN, Actor
+from .._gocompat import GoTime
 from .._query import INTERCEPTIONS_SEARCH as ENDPOINT
 from .._query import Compiler, filter_columns, reads_totals
 from .._query.ast import Filter
+from .._query.dialect import Dialect
 from .._schema import (
     COUNTED_COLUMNS,
     INTERCEPTION_COUNTS,
@@ -35,7 +35,17 @@ from .._schema import (
 from ..errors import PaginationError
 from ..models import InterceptionsPage
 from . import jsonsql as js
-from .common import bind_filters, count, fetch_named, first_row, initiators_json, one_row
+from .common import (
+    Connection,
+    bind_filters,
+    compiler_for,
+    count,
+    dialect_of,
+    fetch_named,
+    first_row,
+    initiators_json,
+    one_row,
+)
 from .memo import ReadMemo
 from .pagination import keyset, parse_page
 
@@ -45,7 +55,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Cursor(NamedTuple):
-    started_at: datetime
+    started_at: datetime | str
+    """As the engine returns it: a datetime, or SQLite's ISO text."""
     id: uuid.UUID
 
 
@@ -59,10 +70,11 @@ class DeepPages(NamedTuple):
 
 
 DEEP_PAGES = DeepPages()
+_NO_DEEP_PAGES = DeepPages(threshold=2**62)
 
 
 def list_interceptions(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     q: str,
     *,
     limit: int | str | None,
@@ -76,6 +88,8 @@ def list_interceptions(
     actor = actor or LOCAL_ADMIN
     page = parse_page(limit, offset, after_id)
     filters = _remember(memo, "filters", (q, actor, strict), lambda: bind_filters(con, actor, q, ENDPOINT, strict))
+    if dialect_of(con).name != "duckdb":
+        deep = _NO_DEEP_PAGES  # a B-tree walks to any offset in order
     cursor = None
     if page.after is not None:
         after = page.after
@@ -124,9 +138,9 @@ def _where(compiler: Compiler, filters: Filter) -> str:
     return _ended_and(compiler, filters)
 
 
-def _cursor_position(con: duckdb.DuckDBPyConnection, after: uuid.UUID, actor: Actor) -> _Cursor:
+def _cursor_position(con: Connection, after: uuid.UUID, actor: Actor) -> _Cursor:
     """The cursor row's (started_at, id): any stored row, ended or not, if the actor may see it."""
-    compiler = Compiler()
+    compiler = compiler_for(con)
     condition = f'"id" = {compiler.param(after)}'
     scope = actor.scope()
     if scope is not None:
@@ -154,8 +168,8 @@ def count_sql(compiler: Compiler, filters: Filter, *, counts_table: bool = False
     return f"SELECT count(*) FROM {_I}{alias} WHERE {_where(compiler, filters)}"
 
 
-def count_interceptions(con: duckdb.DuckDBPyConnection, filters: Filter, memo: ReadMemo | None = None) -> int:
-    compiler = Compiler()
+def count_interceptions(con: Connection, filters: Filter, memo: ReadMemo | None = None) -> int:
+    compiler = compiler_for(con)
     sql = count_sql(compiler, filters, counts_table=memo is not None and memo.counts_table)
     return count(con, sql, compiler.params)
 
@@ -168,7 +182,7 @@ def _after_cursor(compiler: Compiler, cursor: _Cursor | None) -> str:
 
 
 def _lower_bound(
-    con: duckdb.DuckDBPyConnection, filters: Filter, cursor: _Cursor | None, needed: int, first_window: timedelta
+    con: Connection, filters: Filter, cursor: _Cursor | None, needed: int, first_window: timedelta
 ) -> datetime | None:
     """A start time at or after which at least ``needed`` matching rows start, or None.
 
@@ -177,7 +191,7 @@ def _lower_bound(
     Exact: the first ``needed`` rows in page order all start inside a window that holds
     ``needed`` matching rows. The search ends once the window reaches the oldest stored row.
     """
-    compiler = Compiler(table_alias="i")
+    compiler = compiler_for(con, table_alias="i")
     where = _where(compiler, filters) + _after_cursor(compiler, cursor)
     newest, oldest = one_row(
         con,
@@ -190,7 +204,7 @@ def _lower_bound(
     window = first_window
     while window < newest - oldest:
         lower: datetime = newest - window
-        compiler = Compiler(table_alias="i")
+        compiler = compiler_for(con, table_alias="i")
         where = _where(compiler, filters) + _after_cursor(compiler, cursor)
         found = count(
             con,
@@ -218,7 +232,7 @@ class _PageRow(NamedTuple):
 
 
 def _page_rows(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     filters: Filter,
     cursor: _Cursor | None,
     bound: datetime | None,
@@ -226,7 +240,8 @@ def _page_rows(
     offset: int,
 ) -> list[_PageRow]:
     """One page, newest first."""
-    compiler = Compiler(table_alias="i")
+    compiler = compiler_for(con, table_alias="i")
+    d = compiler.dialect
     # Filtered on the totals, the page is chosen there (one table, no join), then read by
     # (id, start).
     on_totals = _on_totals(filters)
@@ -249,10 +264,10 @@ def _page_rows(
     sql = f"""
         WITH page AS ({chosen}
         )
-        SELECT CAST(p."id" AS VARCHAR) AS id, epoch_us(p."started_at") AS started_us, p."api_key_id",
-               CAST(p."initiator_id" AS VARCHAR) AS initiator_id,
-               p."provider", p."provider_name", p."model", p."client", CAST(p."metadata" AS VARCHAR) AS metadata,
-               {js.go_time('p."started_at"')} AS started_at, {js.go_time('p."ended_at"')} AS ended_at
+        SELECT {d.text('p."id"')} AS id, {d.micros('p."started_at"')} AS started_us, p."api_key_id",
+               {d.text('p."initiator_id"')} AS initiator_id,
+               p."provider", p."provider_name", p."model", p."client", {d.text('p."metadata"')} AS metadata,
+               {d.go_time('p."started_at"')} AS started_at, {d.go_time('p."ended_at"')} AS ended_at
         FROM page AS p
         ORDER BY p."started_at" DESC, p."id" DESC
     """
@@ -287,18 +302,22 @@ class _ChildTable(NamedTuple):
     table: str
     columns: dict[str, str]
 
-    def select(self, kind: int, where: str) -> str:
-        columns = {"kind": str(kind), **_COMMON, **self.columns, **_METADATA_AND_TIME}
-        listed = ", ".join(f"{sql} AS {ident(name)}" for name, sql in columns.items())
+    def select(self, dialect: Dialect, kind: int, where: str) -> str:
+        """Every child row column, NULL where this table has none (a UNION of all kinds)."""
+        columns = {"kind": str(kind), **_common(dialect), **self.columns, "metadata": dialect.text('"metadata"'),
+                   "created_at": dialect.go_time('"created_at"')}
+        listed = ", ".join(f"{columns.get(name, 'NULL')} AS {ident(name)}" for name in _ChildRow._fields)
         return f"SELECT {listed} FROM {ident(self.table)} WHERE {where}"
 
     def encode(self, row: _ChildRow) -> str:
         return _CHILD_ENCODERS[self.key](row)
 
 
-_COMMON = {"id": 'CAST("id" AS VARCHAR)', "interception_id": 'CAST("interception_id" AS VARCHAR)',
-           "provider_response_id": '"provider_response_id"'}
-_METADATA_AND_TIME = {"metadata": 'CAST("metadata" AS VARCHAR)', "created_at": js.go_time('"created_at"')}
+def _common(dialect: Dialect) -> dict[str, str]:
+    return {"id": dialect.text('"id"'), "interception_id": dialect.text('"interception_id"'),
+            "provider_response_id": '"provider_response_id"'}
+
+
 _CHILD_TABLES = (
     _ChildTable(
         "token_usages",
@@ -329,12 +348,12 @@ def children_sql(compiler: Compiler, span: tuple[int, int], ids: list[str] | Non
     """One statement for the child rows of every table whose interception started within
     ``span`` (µs): child rows carry their interception's start time, so zone maps skip
     everything outside the page's time span. With ``ids``, only those interceptions' rows."""
-    low, high = (compiler.param(t) for t in span)
-    where = f"{ident(PARENT_TIME)} BETWEEN make_timestamptz({low}) AND make_timestamptz({high})"
+    low, high = (compiler.param(GoTime(t * 1000)) for t in span)
+    where = f"{ident(PARENT_TIME)} BETWEEN {low} AND {high}"
     if ids is not None:
-        listed = compiler.param(",".join(ids))
-        where += f""" AND list_contains(CAST(string_split({listed}, ',') AS UUID[]), "interception_id")"""
-    selects = " UNION ALL BY NAME ".join(child.select(kind, where) for kind, child in enumerate(_CHILD_TABLES))
+        where += f' AND {compiler.in_ids(ident("interception_id"), ids)}'
+    dialect = compiler.dialect
+    selects = " UNION ALL ".join(child.select(dialect, kind, where) for kind, child in enumerate(_CHILD_TABLES))
     return f"SELECT {', '.join(map(ident, _ChildRow._fields))} FROM ({selects})"
 
 
@@ -342,7 +361,7 @@ Children = list[dict[str, list[_ChildRow]]]
 """Per child table (in ``_CHILD_TABLES`` order): interception id → its rows."""
 
 
-def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, by_id: bool) -> Children:
+def fetch_children(con: Connection, rows: Sequence[_PageRow], *, by_id: bool) -> Children:
     """For each child table, interception id → its rows in ``created_at, id`` order.
 
     The children are read by the page's time window; ``by_id`` also compares the ids in SQL,
@@ -354,7 +373,7 @@ def fetch_children(con: duckdb.DuckDBPyConnection, rows: Sequence[_PageRow], *, 
         return grouped
     wanted = {row.id for row in rows}
     span = (min(r.started_us for r in rows), max(r.started_us for r in rows))
-    compiler = Compiler()
+    compiler = compiler_for(con)
     sql = children_sql(compiler, span, sorted(wanted) if by_id else None)
     for found in sorted(fetch_named(con, sql, compiler.params, _ChildRow), key=_created_then_id):
         if found.interception_id in wanted:

@@ -15,11 +15,6 @@ from typing import Any
 _encode = json.encoder.encode_basestring
 
 
-def go_time(column: str) -> str:
-    """SQL: RFC 3339 in UTC with microseconds; the models trim trailing zeros when they serialise."""
-    return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%fZ')"
-
-
 def template(*keys: str) -> str:
     """``{"key":%s,...}``: an object whose values are filled in already encoded."""
     return "{" + ",".join(f'"{key}":%s' for key in keys) + "}"
@@ -45,6 +40,11 @@ def array(items: Iterable[str]) -> str:
 def value(data: Any) -> str:
     """Any JSON-able Python value (lists of names, merged counters)."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def names(data: list[str] | str) -> str:
+    """A list of names: a list, or JSON text of one (as SQLite stores it)."""
+    return value(json.loads(data) if isinstance(data, str) else data)
 
 
 def metadata(raw: str | None) -> str:

@@ -10,11 +10,12 @@ they are computed from the matching interceptions.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -22,12 +23,22 @@ from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import as_uuid, go_quote
 from .._query import SESSIONS_SEARCH as ENDPOINT
 from .._query import And, Compiler, Equals, filter_fields
+from .._query.dialect import Dialect
 from .._query.fields import SESSION_COSTS_TABLE, SESSION_KEYS
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, SESSION_ROLLUP, USERS, ident
 from ..errors import PaginationError, QueryError, Validation
 from ..models import SessionsPage
 from . import jsonsql as js
-from .common import bind_filters, bind_scope, count, fetch_counted, fetch_named, first_row
+from .common import (
+    Connection,
+    bind_filters,
+    bind_scope,
+    compiler_for,
+    count,
+    fetch_counted,
+    fetch_named,
+    first_row,
+)
 from .memo import ReadMemo
 from .pagination import INVALID, keyset, parse_page
 
@@ -36,7 +47,7 @@ _WHOLE_SESSION_KEYS = frozenset({"initiator", "session_id", *SESSION_KEYS})
 
 
 def list_sessions(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     q: str,
     *,
     limit: int | str | None,
@@ -46,7 +57,7 @@ def list_sessions(
     actor: Actor | None,
     memo: ReadMemo | None = None,
     strict: bool = False,
-    session_costs: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+    session_costs: Callable[[Connection], object] | None = None,
 ) -> SessionsPage:
     """``session_costs`` gives each session's cost (an Arrow table of ``session_id``,
     ``initiator_id`` and ``cost_usd``) for queries that test ``session.cost``."""
@@ -68,7 +79,7 @@ def list_sessions(
 
 @contextmanager
 def _costs_for(
-    con: duckdb.DuckDBPyConnection, filters: And, session_costs: Callable[[duckdb.DuckDBPyConnection], object] | None
+    con: Connection, filters: And, session_costs: Callable[[Connection], object] | None
 ) -> Iterator[None]:
     """The session costs, under their registry name, while a query that tests them runs."""
     if "session.cost" not in filter_fields(filters):
@@ -76,12 +87,32 @@ def _costs_for(
         return
     if session_costs is None:
         raise QueryError("session.cost needs prices: query the sessions through a Store")
-    con.register(SESSION_COSTS_TABLE, session_costs(con))
+    costs = session_costs(con)
+    if isinstance(con, sqlite3.Connection):
+        with _sqlite_costs(con, costs):
+            yield
+        return
+    con.register(SESSION_COSTS_TABLE, costs)
     try:
         yield
     finally:
         with suppress(duckdb.Error):  # an aborted read transaction drops it with itself
             con.unregister(SESSION_COSTS_TABLE)
+
+
+@contextmanager
+def _sqlite_costs(con: sqlite3.Connection, costs: Any) -> Iterator[None]:
+    """The costs as a temporary table (SQLite has no Arrow scan), compared as REAL."""
+    table = ident(SESSION_COSTS_TABLE)
+    con.execute(f'CREATE TEMP TABLE {table} ("session_id" TEXT, "initiator_id" TEXT, "cost_usd" REAL)')
+    try:
+        rows = zip(*(costs.column(name).to_pylist() for name in ("session_id", "initiator_id", "cost_usd")),
+                   strict=True)
+        con.executemany(f"INSERT INTO temp.{table} VALUES (?, ?, ?)",
+                        ((s, str(i), None if c is None else float(c)) for s, i, c in rows))
+        yield
+    finally:
+        con.execute(f"DROP TABLE temp.{table}")
 
 
 def _selects_whole_sessions(filters: And) -> bool:
@@ -105,13 +136,14 @@ def _cursor_initiator(value: object, session_id: str | None) -> uuid.UUID | None
 class _Cursor(NamedTuple):
     """A position in the sessions order (``last_active_at DESC, session_id DESC, initiator_id DESC``)."""
 
-    last_active_at: datetime
+    last_active_at: datetime | str
+    """As the engine returns it: a datetime, or SQLite's ISO text."""
     session_id: str
     initiator_id: uuid.UUID
 
 
 def _cursor_position(
-    con: duckdb.DuckDBPyConnection, source: _Source, session_id: str, initiator: uuid.UUID | None, actor: Actor
+    con: Connection, source: _Source, session_id: str, initiator: uuid.UUID | None, actor: Actor
 ) -> _Cursor:
     """Where the cursor session sits in this query's order (docs/decisions.md, "Sessions cursor").
 
@@ -144,8 +176,9 @@ class _SessionRow(NamedTuple):
     username: str | None
     name: str | None
     avatar_url: str | None
-    providers: list[str]
-    models: list[str]
+    providers: list[str] | str
+    """A list, or SQLite's JSON text of one."""
+    models: list[str] | str
     client: str | None
     metadata: str | None
     input_tokens: int
@@ -159,11 +192,12 @@ class _SessionRow(NamedTuple):
     threads: int
 
 
-_DETAILS = (
-    'CAST(r."initiator_id" AS VARCHAR) AS initiator_id, u."username", u."name", u."avatar_url", '
-    'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR) AS metadata, r."input_tokens", '
-    'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."last_prompt"'
-)
+def _details(d: Dialect) -> str:
+    return (
+        f'{d.text("r.initiator_id")} AS initiator_id, u."username", u."name", u."avatar_url", '
+        f'r."providers", r."models", r."client", {d.text("r.metadata")} AS metadata, r."input_tokens", '
+        'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."last_prompt"'
+    )
 
 
 _ORDER = 'g."last_active_at" DESC, g."session_id" DESC, g."initiator_id" DESC'
@@ -184,10 +218,11 @@ def _page_sql(source: str, where: str, compiler: Compiler, limit: int, offset: i
         same = 'r."session_id" = g."session_id" AND r."initiator_id" = g."initiator_id"'
         rows = f"({page}) AS g JOIN {_R} AS r ON {same}"
         alias = "g"
+    d = compiler.dialect
     return f"""
-        SELECT {alias}."session_id", {_DETAILS},
-               {js.go_time(f'{alias}."started_at"')} AS started_at, {js.go_time(f'{alias}."ended_at"')} AS ended_at,
-               {js.go_time(f'{alias}."last_active_at"')} AS last_active_at, {alias}."threads"
+        SELECT {alias}."session_id", {_details(d)},
+               {d.go_time(f'{alias}."started_at"')} AS started_at, {d.go_time(f'{alias}."ended_at"')} AS ended_at,
+               {d.go_time(f'{alias}."last_active_at"')} AS last_active_at, {alias}."threads"
         FROM {rows}
         LEFT JOIN {ident(USERS.name)} AS u ON u."id" = r."initiator_id"
         ORDER BY {_ORDER.replace('g.', f'{alias}.')}
@@ -202,19 +237,19 @@ class _Rollup:
         self.filters = filters
 
     def page(
-        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
+        self, con: Connection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
     ) -> tuple[int, list[_SessionRow]]:
         if total is None:
-            compiler = Compiler(table_alias="r", session_row=True)
+            compiler = compiler_for(con, table_alias="r", session_row=True)
             sql = f"SELECT count(*) FROM {_R} AS r WHERE {compiler.compile(self.filters)}"
             total = count(con, sql, compiler.params)
-        compiler = Compiler(table_alias="g", session_row=True)
+        compiler = compiler_for(con, table_alias="g", session_row=True)
         where = compiler.compile(self.filters) + _before_cursor(compiler, "g", cursor)
         sql = _page_sql(_R, where, compiler, limit, offset, rollup=True)
         return total, fetch_named(con, sql, compiler.params, _SessionRow)
 
-    def position(self, con: duckdb.DuckDBPyConnection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
-        compiler = Compiler(table_alias="g", session_row=True)
+    def position(self, con: Connection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
+        compiler = compiler_for(con, table_alias="g", session_row=True)
         where = compiler.compile(self.filters)
         return _first_position(con, _R, where, compiler, session_id, initiator)
 
@@ -233,16 +268,16 @@ class _Groups:
                    COALESCE(max(i.{ident(LAST_PROMPT_AT)}), min(i."started_at")) AS "last_active_at"
             FROM {ident(INTERCEPTIONS.name)} AS i
             WHERE i."ended_at" IS NOT NULL AND {compiler.compile(self.filters)}
-            GROUP BY ALL
+            GROUP BY i."session_id", i."initiator_id"
         )"""
 
     def page(
-        self, con: duckdb.DuckDBPyConnection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
+        self, con: Connection, cursor: _Cursor | None, limit: int, offset: int, total: int | None
     ) -> tuple[int, list[_SessionRow]]:
         """The groups are computed once for both the count and the page (a materialised CTE)."""
-        compiler = Compiler(table_alias="i")
+        compiler = compiler_for(con, table_alias="i")
         groups = self._groups(compiler)
-        where = "TRUE" + _before_cursor(compiler, "g", cursor)
+        where = compiler.dialect.true + _before_cursor(compiler, "g", cursor)
         page = _page_sql("groups", where, compiler, limit, offset, rollup=False)
         counted = "(SELECT count(*) FROM groups)" if total is None else compiler.param(total)
         sql = f"WITH groups AS MATERIALIZED {groups} SELECT p.*, {counted} AS total FROM ({page}) AS p"
@@ -250,21 +285,22 @@ class _Groups:
         if counted_total is not None:
             return counted_total, rows
         if total is None:  # a page past the end: count on its own
-            compiler = Compiler(table_alias="i")
+            compiler = compiler_for(con, table_alias="i")
             total = count(con, f"SELECT count(*) FROM {self._groups(compiler)}", compiler.params)
         return total, rows
 
-    def position(self, con: duckdb.DuckDBPyConnection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
-        compiler = Compiler(table_alias="i")
+    def position(self, con: Connection, session_id: str, initiator: uuid.UUID | None) -> _Cursor | None:
+        compiler = compiler_for(con, table_alias="i")
         narrowed = _Groups(And((*self.filters.items, Equals("session_id", session_id))))
-        return _first_position(con, narrowed._groups(compiler), "TRUE", compiler, session_id, initiator)
+        return _first_position(con, narrowed._groups(compiler), compiler.dialect.true, compiler, session_id,
+                               initiator)
 
 
 _Source = _Rollup | _Groups
 
 
 def _first_position(
-    con: duckdb.DuckDBPyConnection, source: str, where: str, compiler: Compiler, session_id: str,
+    con: Connection, source: str, where: str, compiler: Compiler, session_id: str,
     initiator: uuid.UUID | None,
 ) -> _Cursor | None:
     """The first row of ``source`` (alias g) in page order with this session id (and initiator)."""
@@ -308,8 +344,8 @@ def _session_json(row: _SessionRow) -> str:
     return _SESSION % (
         js.text(row.session_id),
         js.user(row.initiator_id, row.username, row.name, row.avatar_url),
-        js.value(row.providers),
-        js.value(row.models),
+        js.names(row.providers),
+        js.names(row.models),
         js.text(row.client or None),
         js.metadata_object(row.metadata),
         js.text(row.started_at),

@@ -12,11 +12,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import duckdb
-
 from .._auth import LOCAL_ADMIN, Actor
 from .._gocompat import as_uuid, go_uuid_error, parse_go_uuid
 from .._query import Compiler
+from .._query.dialect import Dialect
 from .._schema import (
     INTERCEPTIONS,
     MODEL_THOUGHTS,
@@ -30,7 +29,7 @@ from .._schema import (
 from ..errors import NotFoundError, PaginationError
 from ..models import SessionThreads
 from . import jsonsql as js
-from .common import fetch_named, first_row, initiators_json
+from .common import Connection, compiler_for, fetch_named, first_row, initiators_json
 from .memo import ReadMemo
 from .pagination import THREAD_LIMITS, keyset
 
@@ -40,7 +39,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 
 def get_session_threads(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     session_id: str,
     *,
     after_id: Any,
@@ -106,8 +105,9 @@ class _Header(NamedTuple):
 
     session_id: str
     initiator_id: str
-    providers: list[str]
-    models: list[str]
+    providers: list[str] | str
+    """A list, or SQLite's JSON text of one."""
+    models: list[str] | str
     client: str | None
     metadata: str | None
     started_at: str
@@ -116,31 +116,34 @@ class _Header(NamedTuple):
     output_tokens: int
     cache_read_input_tokens: int
     cache_write_input_tokens: int
-    initiator: uuid.UUID
-    first_start: datetime
-    last_start: datetime
-    last_active: datetime
+    initiator: uuid.UUID | str
+    """As the engine returns them: UUID and datetimes, or SQLite's text."""
+    first_start: datetime | str
+    last_start: datetime | str
+    last_active: datetime | str
 
 
-_HEADER = (
-    'r."session_id", CAST(r."initiator_id" AS VARCHAR) AS initiator_id, '
-    'r."providers", r."models", r."client", CAST(r."metadata" AS VARCHAR) AS metadata, '
-    f'{js.go_time("r.started_at")} AS started_at, {js.go_time("r.ended_at")} AS ended_at, r."input_tokens", '
-    'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."initiator_id" AS initiator, '
-    'r."started_at" AS first_start, r."last_started_at" AS last_start, r."last_active_at" AS last_active'
-)
+def _header(d: Dialect) -> str:
+    return (
+        f'r."session_id", {d.text("r.initiator_id")} AS initiator_id, '
+        f'r."providers", r."models", r."client", {d.text("r.metadata")} AS metadata, '
+        f'{d.go_time("r.started_at")} AS started_at, {d.go_time("r.ended_at")} AS ended_at, r."input_tokens", '
+        'r."output_tokens", r."cache_read_input_tokens", r."cache_write_input_tokens", r."initiator_id" AS initiator, '
+        'r."started_at" AS first_start, r."last_started_at" AS last_start, r."last_active_at" AS last_active'
+    )
 
 
-def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> _Header:
+def _find_session(con: Connection, path: str, actor: Actor) -> _Header:
     """The session row of a session id, or of the UUID of any interception in the session.
 
     When users share a session id, the most recently active session supplies the page.
     """
-    compiler = Compiler(table_alias="r")
+    compiler = compiler_for(con, table_alias="r")
     # Ordered here, not in SQL: an ORDER BY ... LIMIT would keep DuckDB from the session id index.
     found = fetch_named(
         con,
-        f'SELECT {_HEADER} FROM {_R} AS r WHERE r."session_id" = {compiler.param(path)}{_visible(compiler, actor)}',
+        f'SELECT {_header(compiler.dialect)} FROM {_R} AS r '
+        f'WHERE r."session_id" = {compiler.param(path)}{_visible(compiler, actor)}',
         compiler.params,
         _Header,
     )
@@ -148,10 +151,10 @@ def _find_session(con: duckdb.DuckDBPyConnection, path: str, actor: Actor) -> _H
         return max(found, key=lambda h: (h.last_active, h.initiator))
     interception = parse_go_uuid(path)
     if interception is not None:
-        compiler = Compiler(table_alias="i")
+        compiler = compiler_for(con, table_alias="i")
         found = fetch_named(
             con,
-            f'SELECT {_HEADER} FROM {_I} AS i JOIN {_R} AS r '
+            f'SELECT {_header(compiler.dialect)} FROM {_I} AS i JOIN {_R} AS r '
             f'ON r."session_id" = i."session_id" AND r."initiator_id" = i."initiator_id" '
             f'WHERE i."id" = {compiler.param(interception)}{_visible(compiler, actor)}',
             compiler.params,
@@ -166,9 +169,9 @@ class _Session(NamedTuple):
     """Where a session's ended interceptions are: its key and the span of their start times."""
 
     id: str
-    initiator: uuid.UUID
-    first_start: datetime
-    last_start: datetime
+    initiator: uuid.UUID | str
+    first_start: datetime | str
+    last_start: datetime | str
 
     def where(self, compiler: Compiler, alias: str = "i") -> str:
         """SQL selecting the session's ended rows (the time span lets zone maps skip the rest)."""
@@ -180,15 +183,15 @@ class _Session(NamedTuple):
 
 
 class _Cursor(NamedTuple):
-    started_at: datetime
+    started_at: datetime | str
     id: uuid.UUID
 
 
 def _cursor_position(
-    con: duckdb.DuckDBPyConnection, name: str, cursor: uuid.UUID, session: _Session, actor: Actor
+    con: Connection, name: str, cursor: uuid.UUID, session: _Session, actor: Actor
 ) -> _Cursor:
     """The cursor interception's (started_at, id); it must be visible and in this session."""
-    compiler = Compiler(table_alias="i")
+    compiler = compiler_for(con, table_alias="i")
     row = first_row(
         con,
         f'SELECT i."started_at", i."session_id", i."initiator_id" FROM {_I} AS i '
@@ -217,20 +220,21 @@ class _ThreadRow(NamedTuple):
     provider: str
     credential_kind: str
     credential_hint: str
-    started: datetime
+    started: datetime | str
     started_at: str
     ended_at: str
 
 
-_ROW_COLUMNS = (
-    'CAST(i."id" AS VARCHAR) AS id, CAST(COALESCE(i."thread_root_id", i."id") AS VARCHAR) AS thread_id, i."model", '
-    'i."provider", i."credential_kind", i."credential_hint", i."started_at" AS started, '
-    f'{js.go_time("i.started_at")} AS started_at, {js.go_time("i.ended_at")} AS ended_at'
-)
+def _row_columns(d: Dialect) -> str:
+    return (
+        f'{d.text("i.id")} AS id, {d.text("COALESCE(i.thread_root_id, i.id)")} AS thread_id, i."model", '
+        'i."provider", i."credential_kind", i."credential_hint", i."started_at" AS started, '
+        f'{d.go_time("i.started_at")} AS started_at, {d.go_time("i.ended_at")} AS ended_at'
+    )
 
 
 def _thread_rows(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     session: _Session,
     cursor: _Cursor | None,
     backwards: bool,
@@ -241,7 +245,7 @@ def _thread_rows(
     Threads are listed oldest first; ``after_id`` gives the ``size`` threads right after the
     cursor, ``before_id`` the ``size`` threads right before it (docs/decisions.md, "Thread cursors").
     """
-    compiler = Compiler()
+    compiler = compiler_for(con)
     where = session.where(compiler)
     position = ""
     if cursor is not None:
@@ -254,7 +258,7 @@ def _thread_rows(
             SELECT i."id", i."started_at" FROM rows AS i WHERE i."thread_root_id" IS NULL{position}
             ORDER BY i."started_at" {direction}, i."id" {direction} LIMIT {compiler.param(size)}
         )
-        SELECT {_ROW_COLUMNS} FROM rows AS i
+        SELECT {_row_columns(compiler.dialect)} FROM rows AS i
         JOIN roots AS t ON t."id" = COALESCE(i."thread_root_id", i."id")
         ORDER BY t."started_at", t."id", i."started_at", i."id"
     """
@@ -283,20 +287,43 @@ class _ChildRow(NamedTuple):
     content: str | None
 
 
+class _AsText(NamedTuple):
+    """A UUID or JSON column, read as text in the dialect."""
+
+    column: str
+
+
+class _AsTime(NamedTuple):
+    """An instant, read as RFC 3339 text in the dialect."""
+
+    column: str
+
+
+def _rendered(d: Dialect, sql: str | _AsText | _AsTime) -> str:
+    if isinstance(sql, _AsText):
+        return d.text(sql.column)
+    if isinstance(sql, _AsTime):
+        return d.go_time(sql.column)
+    return sql
+
+
 class _ChildTable(NamedTuple):
-    """One child table of a page row: its kind, its own columns, and the tie-breaker after
-    ``created_at`` (its id, if it has one)."""
+    """One child table of a page row: its kind, its own columns, and whether it has an id (the
+    tie-breaker after ``created_at``)."""
 
     kind: str
     table: str
-    columns: dict[str, str]
-    tie: str = 'CAST(c."id" AS VARCHAR)'
+    columns: dict[str, str | _AsText | _AsTime]
+    has_id: bool = True
 
-    def select(self, where: str) -> str:
-        selected = ", ".join(f"{sql} AS {ident(name)}" for name, sql in self.columns.items())
+    def select(self, d: Dialect, where: str) -> str:
+        """Every child row column, NULL where this table has none (a UNION of all kinds)."""
+        listed = ", ".join(f"{_rendered(d, self.columns.get(name, 'NULL'))} AS {ident(name)}"
+                           for name in _ChildRow._fields[2:])
+        tie = d.text('c."id"') if self.has_id else "NULL"
         return (
-            f"SELECT '{self.kind}' AS kind, CAST(c.\"interception_id\" AS VARCHAR) AS interception_id, {selected}, "
-            f'c."created_at" AS sort_at, {self.tie} AS sort_tie FROM {ident(self.table)} AS c WHERE {where}'
+            f"SELECT '{self.kind}' AS kind, {d.text('c.interception_id')} AS interception_id, {listed}, "
+            f'c."created_at" AS sort_at, {tie} AS sort_tie FROM {ident(self.table)} AS c WHERE {where}'
         )
 
 
@@ -304,14 +331,13 @@ _CHILD_TABLES = (
     _ChildTable("token", TOKEN_USAGES.name, {
         "input_tokens": 'c."input_tokens"', "output_tokens": 'c."output_tokens"',
         "cache_read_input_tokens": 'c."cache_read_input_tokens"',
-        "cache_write_input_tokens": 'c."cache_write_input_tokens"', "metadata": 'CAST(c."metadata" AS VARCHAR)'}),
+        "cache_write_input_tokens": 'c."cache_write_input_tokens"', "metadata": _AsText('c."metadata"')}),
     _ChildTable("prompt", USER_PROMPTS.name, {"prompt": 'c."prompt"'}),
     _ChildTable("tool", TOOL_USAGES.name, {
-        "id": 'CAST(c."id" AS VARCHAR)', "provider_response_id": 'c."provider_response_id"',
+        "id": _AsText('c."id"'), "provider_response_id": 'c."provider_response_id"',
         "server_url": """COALESCE(c."server_url", '')""", "tool": 'c."tool"', "input": 'c."input"',
-        "injected": 'c."injected"', "metadata": 'CAST(c."metadata" AS VARCHAR)',
-        "created_at": js.go_time('c."created_at"')}),
-    _ChildTable("thought", MODEL_THOUGHTS.name, {"content": 'c."content"'}, tie="NULL"),
+        "injected": 'c."injected"', "metadata": _AsText('c."metadata"'), "created_at": _AsTime('c."created_at"')}),
+    _ChildTable("thought", MODEL_THOUGHTS.name, {"content": 'c."content"'}, has_id=False),
 )
 _CHILD_COLUMNS = ", ".join(ident(name) for name in _ChildRow._fields)
 
@@ -325,21 +351,18 @@ class _Children(NamedTuple):
     thoughts: dict[str, list[_ChildRow]]
 
 
-def _children(con: duckdb.DuckDBPyConnection, rows: list[_ThreadRow]) -> _Children:
+def _children(con: Connection, rows: list[_ThreadRow]) -> _Children:
     """The page rows' tokens, prompts, tool calls and thoughts, in one statement with one SELECT
     per child table (their columns matched by name). Child rows carry their interception's start
     time: zone maps skip everything outside the page's time span, and the ids pick the page's."""
     found = _Children(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
     if not rows:
         return found
-    compiler = Compiler()
+    compiler = compiler_for(con)
     low, high = compiler.param(min(r.started for r in rows)), compiler.param(max(r.started for r in rows))
-    ids = compiler.param(",".join(sorted({r.id for r in rows})))
-    where = (
-        f'c.{ident(PARENT_TIME)} BETWEEN {low} AND {high} '
-        f"""AND list_contains(CAST(string_split({ids}, ',') AS UUID[]), c."interception_id")"""
-    )
-    union = " UNION ALL BY NAME ".join(child.select(where) for child in _CHILD_TABLES)
+    ids = compiler.in_ids('c."interception_id"', sorted({r.id for r in rows}))
+    where = f"c.{ident(PARENT_TIME)} BETWEEN {low} AND {high} AND {ids}"
+    union = " UNION ALL ".join(child.select(compiler.dialect, where) for child in _CHILD_TABLES)
     sql = f"SELECT {_CHILD_COLUMNS} FROM ({union}) ORDER BY kind, sort_at, sort_tie"
     by_kind = {"token": found.tokens, "prompt": found.prompts, "tool": found.tools, "thought": found.thoughts}
     for child in fetch_named(con, sql, compiler.params, _ChildRow):
@@ -347,14 +370,14 @@ def _children(con: duckdb.DuckDBPyConnection, rows: list[_ThreadRow]) -> _Childr
     return found
 
 
-def _session_token_metadata(con: duckdb.DuckDBPyConnection, session: _Session) -> list[str | None]:
+def _session_token_metadata(con: Connection, session: _Session) -> list[str | None]:
     """The metadata of every token row of the session's ended interceptions (docs/decisions.md,
     "Thread token usage")."""
-    compiler = Compiler()
+    compiler = compiler_for(con)
     where = session.where(compiler)
     low, high = compiler.param(session.first_start), compiler.param(session.last_start)
     rows = con.execute(
-        f'SELECT CAST(t."metadata" AS VARCHAR) FROM {ident(TOKEN_USAGES.name)} AS t '
+        f'SELECT {compiler.dialect.text("t.metadata")} FROM {ident(TOKEN_USAGES.name)} AS t '
         f'JOIN {_I} AS i ON t."interception_id" = i."id" AND t.{ident(PARENT_TIME)} = i."started_at" '
         f"WHERE {where} AND t.{ident(PARENT_TIME)} BETWEEN {low} AND {high}",
         compiler.params,
@@ -472,8 +495,8 @@ def _document(
     return _SESSION % (
         js.text(header.session_id),
         user,
-        js.value(header.providers),
-        js.value(header.models),
+        js.names(header.providers),
+        js.names(header.models),
         js.text(header.client or None),
         js.metadata_object(header.metadata),
         js.text(min((r.started_at for r in rows), default=None)),

@@ -1,0 +1,347 @@
+"""A store kept in a SQLite file (README, "Two engines"; docs/decisions.md, "SQLite stores").
+
+Reads run in SQLite, on its B-tree indexes, in SQLite SQL compiled from the same filters. Writes
+go through the one import pipeline: the rows are staged and merged in an in-memory DuckDB copy
+of the file (the mirror), and the rows the import changed are written back in one SQLite
+transaction that holds the file's write lock from the start. Reports and :meth:`Store.sql` run
+on the mirror, which is loaded from the file on first use and again whenever another process
+has written it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from .._query.dialect import UNICODE_LIKE, unicode_like
+from .._reads.memo import ReadMemo
+from .._schema import INTERCEPTION_TOTALS, META_TABLE, SCHEMA_VERSION, ident
+from .._store import Store, _first_line, _instant
+from ..errors import SchemaVersionError, StorageError
+
+if TYPE_CHECKING:
+    import adbc_driver_manager.dbapi as adbc_api
+
+    from .._load import Importer
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SUFFIXES = (".sqlite", ".sqlite3")
+"""File names that open as SQLite stores (any other file is one if it holds a SQLite database)."""
+
+
+def is_sqlite_path(location: str) -> bool:
+    """Whether ``location`` names a SQLite store: by its suffix, or by what an existing file holds."""
+    if location.lower().endswith(SUFFIXES):
+        return True
+    try:
+        with open(location, "rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def connect(path: str, *, read_only: bool = False, timeout: float = 0.0) -> sqlite3.Connection:
+    """A SQLite connection for reads: autocommit (reads open their own snapshot), with the Unicode
+    case folding the text search needs registered."""
+    target = f"file:{Path(path).absolute().as_posix()}?mode=ro" if read_only else path
+    con = sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=read_only)
+    con.create_function(UNICODE_LIKE, 2, unicode_like, deterministic=True)
+    return con
+
+
+class SQLiteStore(Store):
+    """A store in a SQLite file: open it with :meth:`Store.open` (``engine="sqlite"``, or a
+    ``.sqlite`` name). Any number of processes read it while one writes (WAL)."""
+
+    def __init__(self, reader: sqlite3.Connection, path: str, read_only: bool, timeout: float,
+                 memory_limit: str | None) -> None:
+        self._sqlite = reader
+        self._timeout = timeout
+        self._memory_limit = memory_limit
+        self._writer: adbc_api.Connection | None = None
+        self._mirror: Store | None = None
+        self._mirror_version: int | None = None
+        self._seen_version: int | None = None
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._transactions = 0
+        self._memo = ReadMemo(counts_table=True)
+        self._sql_con = None
+        self._views = True
+        self._totals = ident(INTERCEPTION_TOTALS)
+        self._prices = None
+
+    @classmethod
+    def open_file(
+        cls, location: str, *, read_only: bool, timeout: float, memory_limit: str | None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> SQLiteStore:
+        exists = os.path.exists(location)
+        if read_only and not exists:
+            raise StorageError(f"cannot open {location!r} read-only: no such database file")
+        if not exists:
+            _create(location)
+        try:
+            reader = connect(location, read_only=read_only, timeout=timeout)
+            version = _schema_version(reader, location)
+        except sqlite3.Error as e:
+            raise StorageError(f"cannot open {location!r} as a SQLite store: {e}") from e
+        if version != SCHEMA_VERSION:
+            reader.close()
+            raise SchemaVersionError(
+                f"{location} holds schema version {version}; this aibridge_store reads SQLite stores of "
+                f"version {SCHEMA_VERSION}: write it again with copy-to-sqlite from a DuckDB store"
+            )
+        return cls(reader, location, read_only, timeout, memory_limit)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> str:
+        return "sqlite"
+
+    @property
+    def schema_version(self) -> int:
+        return SCHEMA_VERSION
+
+    def close(self) -> None:
+        with self._lock:
+            if self._mirror is not None:
+                self._mirror.close()
+                self._mirror = None
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            self._sqlite.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:  # type: ignore[override]
+        """The SQLite connection reads use, for ad-hoc SQL over the tables (autocommit)."""
+        self._memo.changed(counts_exact=None if self.read_only else False)
+        self._mirror_version = None  # what is written through it reaches the mirror on the next load
+        return self._sqlite
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:  # type: ignore[override]
+        """One SQLite write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back
+        on any exception."""
+        if self.read_only:
+            raise StorageError("the store was opened read-only")
+        with self._lock:
+            if self._transactions:
+                raise StorageError("store.transaction() does not nest")
+            self._transactions += 1
+            try:
+                self._sqlite.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                self._transactions -= 1
+                raise self._busy(e) from e
+            self._memo.changed(counts_exact=False)
+            self._mirror_version = None
+            try:
+                yield self._sqlite
+            except BaseException:
+                self._sqlite.execute("ROLLBACK")
+                raise
+            else:
+                self._sqlite.execute("COMMIT")
+            finally:
+                self._transactions -= 1
+                self._memo.changed(counts_exact=False)
+
+    def _busy(self, error: BaseException) -> StorageError:
+        waited = f" (waited {self._timeout:g} s)" if self._timeout else ""
+        return StorageError(
+            f"{self.path} is being written by another program{waited}: SQLite has one writer at a time; "
+            f"try again when it is done, or open the store with a timeout ({_first_line(error)})"
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:  # type: ignore[override]
+        """The connection, inside one read snapshot (WAL: an import commits before or after it)."""
+        with self._lock:
+            try:
+                if self._transactions:
+                    yield self._sqlite
+                    return
+                self._sqlite.execute("BEGIN")
+                try:
+                    version = self._sqlite.execute("PRAGMA data_version").fetchone()[0]
+                    if version != self._seen_version:  # another connection committed
+                        if self._seen_version is not None:
+                            self._memo.changed(counts_exact=True)
+                        self._seen_version = version
+                    yield self._sqlite
+                finally:
+                    self._sqlite.execute("ROLLBACK")
+            except sqlite3.OperationalError as e:
+                if "locked" in str(e) or "busy" in str(e):
+                    raise self._busy(e) from e
+                raise StorageError(f"cannot read the store: {e}") from e
+            except sqlite3.Error as e:
+                raise StorageError(f"cannot read the store: {e}") from e
+
+    def _session_costs(self, con: Any) -> Any:
+        from .. import _reports as reports
+
+        def compute() -> Any:
+            with self._mirror_reading() as mirror:
+                return reports.session_costs(mirror, book=self._prices)
+
+
+        memo = self._read_memo()
+        return compute() if memo is None else memo.get("session costs", None, compute)
+
+    # -- the mirror: imports, reports and SQL ------------------------------------------------
+
+    def _writer_cursor(self) -> adbc_api.Cursor:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        if self._writer is None:
+            self._writer = adbc.connect(self.path, autocommit=True)
+            with self._writer.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+                cursor.fetchall()
+        return self._writer.cursor()
+
+    def _current_mirror(self, cursor: adbc_api.Cursor) -> Store:
+        """The mirror, loaded again if the file changed since (inside the caller's transaction)."""
+        from .sqlite import load_mirror
+
+        cursor.execute("PRAGMA data_version")
+        version = cursor.fetchall()[0][0]
+        if self._mirror is None or self._mirror_version != version:
+            if self._mirror is not None:
+                self._mirror.close()
+                self._mirror = None
+            mirror = Store.open(None, memory_limit=self._memory_limit)
+            try:
+                load_mirror(cursor, mirror.connection)
+            except BaseException:
+                mirror.close()
+                raise
+            mirror.refresh()
+            self._mirror, self._mirror_version = mirror, version
+        return self._mirror
+
+    @contextmanager
+    def _mirror_reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The mirror's connection in a read snapshot, the mirror current with the file."""
+        import adbc_driver_sqlite.dbapi as adbc
+
+        with self._lock:
+            cursor = self._writer_cursor()
+            try:
+                cursor.execute("BEGIN")
+                try:
+                    mirror = self._current_mirror(cursor)
+                finally:
+                    cursor.execute("ROLLBACK")
+            except adbc.Error as e:
+                raise StorageError(f"cannot read {self.path}: {e}") from e
+            finally:
+                cursor.close()
+            with mirror._reading() as con:
+                yield con
+
+    @contextmanager
+    def _writing(self) -> Iterator[Importer]:
+        """An import on the mirror, inside one SQLite transaction that takes the write lock first
+        (waiting up to the store's timeout); the rows it changed are written back before the commit."""
+        import adbc_driver_sqlite.dbapi as adbc
+
+        from .sqlite import Snapshot, write_changes
+
+        if self.read_only:
+            raise StorageError("the store was opened read-only")
+        with self._lock:
+            if self._transactions:
+                raise StorageError("an import runs in a transaction of its own: start it outside store.transaction()")
+            cursor = self._writer_cursor()
+            try:
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                except adbc.Error as e:
+                    raise self._busy(e) from e
+                try:
+                    mirror = self._current_mirror(cursor)
+                    before = Snapshot(mirror.connection)
+                    try:
+                        with mirror._writing() as importer:
+                            yield importer
+                        write_changes(mirror.connection, before, cursor)
+                    finally:
+                        before.drop()
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    with suppress(adbc.Error):
+                        cursor.execute("ROLLBACK")
+                    self._drop_mirror()  # it may hold what the file does not
+                    raise
+            except adbc.Error as e:
+                raise StorageError(f"cannot write {self.path}: {e}") from e
+            finally:
+                cursor.close()
+                self._memo.changed(counts_exact=True)
+
+    def _drop_mirror(self) -> None:
+        if self._mirror is not None:
+            self._mirror.close()
+        self._mirror, self._mirror_version = None, None
+
+    def delete_before(self, before: datetime | str) -> dict[str, int]:
+        """As :meth:`Store.delete_before`; SQLite reuses the freed pages for later rows."""
+        moment = _instant(before)
+        with self._writing() as importer:
+            return importer.delete_before(moment)
+
+    @contextmanager
+    def _reporting(self, since: datetime | str | None, until: datetime | str | None) -> Iterator[Any]:
+        from .._reports import Window, moment
+
+        window = Window(moment(since, "since"), moment(until, "until"))
+        with self._mirror_reading() as con:
+            yield con, window
+
+    def sql(self, query: str, params: Sequence[object] | dict[str, object] | None = None) -> duckdb.DuckDBPyRelation:
+        """As :meth:`Store.sql`: DuckDB SQL over the store's public views (on the mirror)."""
+        with self._mirror_reading():
+            assert self._mirror is not None
+            mirror = self._mirror
+        return mirror.sql(query, params)
+
+    def copy_to_sqlite(self, path: str | os.PathLike[str], *, replace: bool = False) -> dict[str, int]:
+        from .sqlite import copy_store
+
+        with self._mirror_reading() as con:
+            return copy_store(con, path, replace=replace)
+
+
+def _create(location: str) -> None:
+    """A new, empty SQLite store: the empty DuckDB store's tables, written as a copy."""
+    from .sqlite import copy_store
+
+    with Store.open(None) as empty, empty._reading() as con:
+        copy_store(con, location)
+
+
+def _schema_version(con: sqlite3.Connection, location: str) -> int:
+    tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if META_TABLE not in tables:
+        named = ", ".join(sorted(tables)[:5]) or "no tables"
+        raise StorageError(f"{location} is a SQLite database, but not an aibridge_store one ({named})")
+    row = con.execute(f"SELECT value FROM {ident(META_TABLE)} WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise StorageError(f"{location} has no schema version: it was not written by aibridge_store")
+    return int(row[0])
