@@ -22,11 +22,15 @@ def test_file_store_keeps_data_across_opens(tmp_path: Path) -> None:
 
 
 def test_every_table_exists_with_coders_columns(store: Store) -> None:
-    tables = {r[0] for r in store.connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if store.engine == "sqlite":  # the file's own catalog
+        tables = {r[0] for r in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = [r[1] for r in store.connection.execute("PRAGMA table_info(aibridge_interceptions)")]
+    else:
+        tables = {r[0] for r in store.connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        columns = [r[0] for r in store.connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'aibridge_interceptions' "
+            "ORDER BY ordinal_position").fetchall()]
     assert set(TABLES) <= tables
-    columns = [r[0] for r in store.connection.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'aibridge_interceptions' "
-        "ORDER BY ordinal_position").fetchall()]
     assert columns[:16] == [
         "id", "initiator_id", "provider", "model", "started_at", "metadata", "ended_at", "api_key_id", "client",
         "thread_parent_id", "thread_root_id", "client_session_id", "provider_name", "credential_kind",
@@ -142,8 +146,12 @@ def test_uuid_order_is_lowercase_hex_order(store: Store) -> None:
     import uuid
 
     ids = [uuid.uuid4() for _ in range(300)]
-    store.connection.execute("CREATE TEMP TABLE u (id UUID)")
-    store.connection.executemany("INSERT INTO u VALUES (?)", [[i] for i in ids])
+    if store.engine == "sqlite":  # UUIDs are their lower-case text
+        store.connection.execute("CREATE TEMP TABLE u (id TEXT)")
+        store.connection.executemany("INSERT INTO u VALUES (?)", [[str(i)] for i in ids])
+    else:
+        store.connection.execute("CREATE TEMP TABLE u (id UUID)")
+        store.connection.executemany("INSERT INTO u VALUES (?)", [[i] for i in ids])
     got = [r[0] for r in store.connection.execute("SELECT id FROM u ORDER BY id").fetchall()]
     assert [str(i) for i in got] == sorted(str(i) for i in ids)
 
@@ -163,7 +171,7 @@ def test_a_bad_memory_limit_is_our_error(given: str) -> None:
 def test_reads_inside_a_transaction_see_its_changes(tmp_path: Path, store: Store) -> None:
     store.import_path(export_dir(tmp_path / "x", [interception(1), interception(2)]))
     with store.transaction() as con:
-        con.execute("DELETE FROM aibridge_interceptions WHERE id = ?", [uid(1)])
+        con.execute("DELETE FROM aibridge_interceptions WHERE id = ?", [str(uid(1))])
         assert [r.id for r in store.list_interceptions().results] == [uid(2)]
         assert store.list_models() == ["claude-opus-4-5"]
     assert store.list_interceptions().count == 1
@@ -209,7 +217,7 @@ def test_a_cursor_walk_counts_once_and_an_import_is_seen(tmp_path: Path, store: 
 def test_rows_written_by_hand_are_counted_until_the_next_import(tmp_path: Path, store: Store) -> None:
     store.import_path(export_dir(tmp_path / "x", [interception(1), interception(2)]))
     assert store.list_interceptions("provider:anthropic").count == 2
-    store.connection.execute("DELETE FROM aibridge_interceptions WHERE id = ?", [uid(1)])
+    store.connection.execute("DELETE FROM aibridge_interceptions WHERE id = ?", [str(uid(1))])
     assert store.list_interceptions("provider:anthropic").count == 1  # counts table not yet recomputed
     store.import_path(export_dir(tmp_path / "y", [interception(3)]))
     counts = store.connection.execute("SELECT sum(interceptions) FROM aibridge_interception_counts").fetchone()

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import Store
+from aibridge_store._engines.sqlite_store import connect
 from aibridge_store._query import SESSIONS_SEARCH, BindContext, Compiler, compile_query_filters
 from aibridge_store._query.dialect import DUCKDB, SQLITE, Dialect
 from tests.helpers.generated import generated_store
@@ -46,7 +47,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyCo
     duck.execute("SET TimeZone = 'UTC'")
     users = dict(duck.execute("SELECT username, id FROM users").fetchall())
     context = BindContext(actor_user_id=None, find_user=users.get, tz="Europe/Paris", now=NOW)
-    return duck, sqlite3.connect(tmp / "s.sqlite"), context
+    return duck, connect(str(tmp / "s.sqlite")), context
 
 
 def _selected(con: duckdb.DuckDBPyConnection | sqlite3.Connection, dialect: Dialect, q: str,

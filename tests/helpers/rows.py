@@ -143,13 +143,20 @@ def tool(n: int, interception_n: int, *, seconds: float = 2, **overrides: Any) -
     return row
 
 
+def stored_rows(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of DuckDB SQL over the store's tables, in the store's types on either engine. A
+    SQLite store's file is read again for it (its mirror is loaded anew), so that what is checked
+    is what the file holds."""
+    if store.engine == "sqlite":
+        store._drop_mirror()  # type: ignore[attr-defined]
+        return store.sql(sql, params).fetchall()
+    return store.connection.execute(sql, params).fetchall()
+
+
 def table_rows(store: Store, table: str, order: str = "1") -> list[tuple[Any, ...]]:
-    return store.connection.execute(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()
+    return stored_rows(store, f'SELECT * FROM "{table}" ORDER BY {order}')
 
 
 def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, for "nothing changed" assertions."""
-    return {
-        name: sorted(store.connection.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
-        for name in TABLES
-    }
+    return {name: sorted(stored_rows(store, f'SELECT * FROM "{name}"'), key=repr) for name in TABLES}

@@ -17,6 +17,7 @@ from tests.helpers.rows import (
     prompt,
     token,
     uid,
+    stored_rows,
     write_csv,
 )
 
@@ -24,9 +25,9 @@ UTC = dt.UTC
 
 
 def _one(store: Store, sql: str, params: list[object] | None = None) -> tuple[object, ...]:
-    row = store.connection.execute(sql, params or []).fetchone()
-    assert row is not None
-    return row
+    rows = stored_rows(store, sql, params)
+    assert rows
+    return rows[0]
 
 
 def test_the_spec_example_imports(tmp_path: Path, store: Store) -> None:
@@ -63,7 +64,7 @@ def test_the_spec_example_imports(tmp_path: Path, store: Store) -> None:
 def test_null_is_unquoted_empty_and_empty_string_is_quoted(tmp_path: Path, store: Store) -> None:
     export_dir(tmp_path, [interception(1, client=None, api_key_id=""), interception(2, client="")])
     store.import_path(tmp_path)
-    rows = store.connection.execute("SELECT client, api_key_id FROM aibridge_interceptions ORDER BY id").fetchall()
+    rows = stored_rows(store, "SELECT client, api_key_id FROM aibridge_interceptions ORDER BY id")
     assert rows == [(None, ""), ("", "vg1sbUv97d")]
 
 
@@ -101,7 +102,7 @@ def test_session_id_is_recomputed_whatever_the_export_says(tmp_path: Path, store
     ]
     write_csv(tmp_path / "aibridge_interceptions.csv", [*INTERCEPTION_COLUMNS, "session_id"], rows)
     store.import_path(tmp_path)
-    got = store.connection.execute("SELECT session_id FROM aibridge_interceptions ORDER BY id").fetchall()
+    got = stored_rows(store, "SELECT session_id FROM aibridge_interceptions ORDER BY id")
     assert got == [("client-session",), (str(uid(1)),), (str(uid(3)),)]
 
 
@@ -139,8 +140,8 @@ def test_cache_tokens_missing_are_backfilled_from_metadata(tmp_path: Path, store
     ]
     write_csv(tmp_path / "aibridge_token_usages.csv", old, rows)
     store.import_path(tmp_path)
-    got = store.connection.execute(
-        "SELECT cache_read_input_tokens, cache_write_input_tokens FROM aibridge_token_usages ORDER BY id").fetchall()
+    got = stored_rows(
+        store, "SELECT cache_read_input_tokens, cache_write_input_tokens FROM aibridge_token_usages ORDER BY id")
     assert got == [(9, 4), (5, 0), (0, 0)]
 
 
@@ -180,7 +181,7 @@ def test_ragged_row_is_an_error_naming_the_file(tmp_path: Path, store: Store) ->
         store.import_path(path)
     assert caught.value.source == str(path)
     assert "malformed CSV" in str(caught.value)
-    assert store.connection.execute("SELECT count(*) FROM aibridge_interceptions").fetchone() == (0,)
+    assert stored_rows(store, "SELECT count(*) FROM aibridge_interceptions") == [(0,)]
 
 
 def test_initiator_details_come_from_users(tmp_path: Path, store: Store) -> None:

@@ -282,9 +282,9 @@ def test_children_of_interceptions_outside_the_page_are_left_out(loaded: Store) 
 
 
 def test_metadata_that_is_not_an_object_reads_as_empty(loaded: Store) -> None:
-    loaded.connection.execute("UPDATE aibridge_interceptions SET metadata = '[1, 2]' WHERE id = ?", [uid(1)])
-    loaded.connection.execute("UPDATE aibridge_tool_usages SET metadata = '\"text\"' WHERE id = ?", [uid(3001)])
-    loaded.connection.execute("UPDATE aibridge_token_usages SET metadata = 'null' WHERE id = ?", [uid(1001)])
+    loaded.connection.execute("UPDATE aibridge_interceptions SET metadata = '[1, 2]' WHERE id = ?", [str(uid(1))])
+    loaded.connection.execute("UPDATE aibridge_tool_usages SET metadata = '\"text\"' WHERE id = ?", [str(uid(3001))])
+    loaded.connection.execute("UPDATE aibridge_token_usages SET metadata = 'null' WHERE id = ?", [str(uid(1001))])
     results = {r.id: r for r in loaded.list_interceptions().results}
     assert results[uid(1)].metadata == {}
     assert results[uid(2)].tool_usages[0].metadata == {}
@@ -292,7 +292,11 @@ def test_metadata_that_is_not_an_object_reads_as_empty(loaded: Store) -> None:
 
 
 def test_malformed_metadata_cannot_be_stored(loaded: Store) -> None:
+    import sqlite3
+
     import duckdb
 
-    with pytest.raises(duckdb.ConversionException):
-        loaded.connection.execute("UPDATE aibridge_interceptions SET metadata = '{\"a\": ' WHERE id = ?", [uid(1)])
+    refused = sqlite3.IntegrityError if loaded.engine == "sqlite" else duckdb.ConversionException
+    with pytest.raises(refused):
+        loaded.connection.execute("UPDATE aibridge_interceptions SET metadata = '{\"a\": ' WHERE id = ?",
+                                  [str(uid(1))])

@@ -90,12 +90,17 @@ def _keys() -> dict[str, tuple[str, ...]]:
 
 
 def ddl_statements() -> list[str]:
-    """The tables (STRICT)."""
+    """The tables (STRICT; JSON columns hold valid JSON, as DuckDB's JSON type requires)."""
     return [
-        f"CREATE TABLE IF NOT EXISTS {ident(name)} "
-        f"({', '.join(f'{ident(column)} {_sqlite_type(kind)}' for column, kind in columns)}) STRICT"
+        f"CREATE TABLE IF NOT EXISTS {ident(name)} ({', '.join(map(_column_ddl, columns))}) STRICT"
         for name, columns in tables().items()
     ]
+
+
+def _column_ddl(column: tuple[str, str]) -> str:
+    name, kind = column
+    check = f" CHECK (json_valid({ident(name)}))" if kind.startswith("JSON") else ""
+    return f"{ident(name)} {_sqlite_type(kind)}{check}"
 
 
 def index_statements() -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -329,11 +330,27 @@ class SQLiteStore(Store):
 
 
 def _create(location: str) -> None:
-    """A new, empty SQLite store: the empty DuckDB store's tables, written as a copy."""
-    from .sqlite import copy_store
+    """A new, empty SQLite store: the empty DuckDB store's tables, written as a copy (once per
+    process; later stores copy its bytes)."""
+    global _EMPTY
+    if _EMPTY is None:
+        from .sqlite import copy_store
 
-    with Store.open(None) as empty, empty._reading() as con:
-        copy_store(con, location)
+        with tempfile.TemporaryDirectory() as folder:
+            empty_file = os.path.join(folder, "empty.sqlite")
+            with Store.open(None) as empty, empty._reading() as con:
+                copy_store(con, empty_file)
+            _EMPTY = Path(empty_file).read_bytes()
+    partial = Path(location + ".partial")
+    try:
+        partial.write_bytes(_EMPTY)
+        os.replace(partial, location)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"cannot create {location}: {e}") from e
+
+
+_EMPTY: bytes | None = None
 
 
 def _schema_version(con: sqlite3.Connection, location: str) -> int:
