@@ -8,7 +8,6 @@ import pytest
 
 from aibridge_store import Store
 
-
 ENGINES = ("duckdb", "sqlite")
 
 

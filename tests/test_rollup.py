@@ -3,8 +3,11 @@ last prompt times) always equals a from-scratch computation, whatever sequence o
 
 from __future__ import annotations
 
+import sqlite3
+import tempfile
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -15,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from aibridge_store import ImportDataError, Store
 from tests.helpers.rollup import expected_rollup, expected_totals, stored_rollup, stored_totals
-from tests.helpers.rows import USER_A, USER_B, interception, prompt, token, tool, ts, uid
+from tests.helpers.rows import USER_A, USER_B, interception, prompt, stored_rows, token, tool, ts, uid
 
 
 def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -26,12 +29,21 @@ class ImportSequence(RuleBasedStateMachine):
     """Random imports of interceptions (roots, children, in flight, ending later) and children,
     duplicated and out of order; after each, the derived tables equal a rebuild."""
 
+    engine = "duckdb"
+
     def __init__(self) -> None:
         super().__init__()
-        self.store = Store.open()
+        self.folder = tempfile.TemporaryDirectory()
+        path = None if self.engine == "duckdb" else Path(self.folder.name) / "store.sqlite"
+        self.store = Store.open(path, engine=self.engine)
 
     def teardown(self) -> None:
         self.store.close()
+        self.folder.cleanup()
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """DuckDB SQL over what the store holds (a SQLite store's file read again)."""
+        return stored_rows(self.store, sql)
 
     @rule(
         n=st.integers(1, 12),
@@ -83,11 +95,9 @@ class ImportSequence(RuleBasedStateMachine):
             self.store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([interception(n, started_at="bad")]))
         assert self._derived() == before
 
-    def _derived(self) -> list[list[str]]:
-        con = self.store.connection
-        return [_sorted(con.execute("SELECT * FROM aibridge_session_rollup").fetchall()),
-                _sorted(con.execute("SELECT * FROM aibridge_catalog").fetchall()),
-                _sorted(con.execute("SELECT * FROM aibridge_interception_totals").fetchall())]
+    def _derived(self) -> list[list[tuple[Any, ...]]]:
+        return [_sorted(self.rows(f"SELECT * FROM {table}"))
+                for table in ("aibridge_session_rollup", "aibridge_catalog", "aibridge_interception_totals")]
 
     @invariant()
     def rollup_equals_an_independent_computation(self) -> None:
@@ -99,12 +109,11 @@ class ImportSequence(RuleBasedStateMachine):
 
     @invariant()
     def catalog_equals_a_rebuild(self) -> None:
-        con = self.store.connection
-        stored = _sorted(con.execute("SELECT * FROM aibridge_catalog").fetchall())
-        rebuilt = _sorted(con.execute(
+        stored = _sorted(self.rows("SELECT * FROM aibridge_catalog"))
+        rebuilt = _sorted(self.rows(
             "SELECT DISTINCT 'model', model, initiator_id FROM aibridge_interceptions WHERE ended_at IS NOT NULL "
             "UNION SELECT DISTINCT 'client', COALESCE(client, 'Unknown'), initiator_id FROM aibridge_interceptions "
-            "WHERE ended_at IS NOT NULL").fetchall())
+            "WHERE ended_at IS NOT NULL"))
         assert stored == rebuilt
 
     @invariant()
@@ -113,13 +122,13 @@ class ImportSequence(RuleBasedStateMachine):
         # forgotten by the import in between (the connection is not touched until after).
         queries = ["", "model:a", "client:Unknown", f"initiator:{USER_A}", "client:Cursor model:b"]
         counted = [self.store.list_interceptions(q, limit=1).count for q in queries]
-        rows = self.store.connection.execute(
+        rows = self.rows(
             "SELECT initiator_id, provider, provider_name, model, client FROM aibridge_interceptions "
-            "WHERE ended_at IS NOT NULL").fetchall()
+            "WHERE ended_at IS NOT NULL")
         rebuilt = Counter(rows)
-        stored = self.store.connection.execute(
+        stored = self.rows(
             "SELECT initiator_id, provider, provider_name, model, client, interceptions "
-            "FROM aibridge_interception_counts").fetchall()
+            "FROM aibridge_interception_counts")
         assert {tuple(r[:5]): r[5] for r in stored} == rebuilt and len(stored) == len(rebuilt)
         expected = [
             len(rows),
@@ -134,23 +143,48 @@ class ImportSequence(RuleBasedStateMachine):
 
     @invariant()
     def child_and_prompt_times_are_current(self) -> None:
-        con = self.store.connection
-        stale = con.execute(
+        stale = self.rows(
             "SELECT count(*) FROM aibridge_token_usages t LEFT JOIN aibridge_interceptions i ON i.id = t.interception_id "
-            "WHERE t.interception_started_at IS DISTINCT FROM i.started_at").fetchone()
-        assert stale == (0,)
-        stale = con.execute(
+            "WHERE t.interception_started_at IS DISTINCT FROM i.started_at")
+        assert stale == [(0,)]
+        stale = self.rows(
             "SELECT count(*) FROM aibridge_interceptions i LEFT JOIN (SELECT interception_id, max(created_at) m "
             "FROM aibridge_user_prompts GROUP BY 1) p ON p.interception_id = i.id "
-            "WHERE i.last_prompt_at IS DISTINCT FROM p.m").fetchone()
-        assert stale == (0,)
+            "WHERE i.last_prompt_at IS DISTINCT FROM p.m")
+        assert stale == [(0,)]
 
     @invariant()
     def sessions_list_agrees_with_the_rollup(self) -> None:
         page = self.store.list_sessions(limit=1000)
-        count = self.store.connection.execute("SELECT count(*) FROM aibridge_session_rollup").fetchone()
-        assert (page.count,) == count and len(page.sessions) == page.count
+        count = self.rows("SELECT count(*) FROM aibridge_session_rollup")
+        assert [(page.count,)] == count and len(page.sessions) == page.count
+
+
+class SQLiteImportSequence(ImportSequence):
+    """The same sequences on a SQLite store: the checks read the file, loaded anew after each
+    import that wrote it (a connection of the test's own sees each commit)."""
+
+    engine = "sqlite"
+
+    def __init__(self) -> None:
+        super().__init__()
+        assert self.store.path is not None
+        self.probe = sqlite3.connect(self.store.path)
+        self.seen = -1
+
+    def teardown(self) -> None:
+        self.probe.close()
+        super().teardown()
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        version = self.probe.execute("PRAGMA data_version").fetchone()[0]
+        if version != self.seen:
+            self.store._drop_mirror()  # type: ignore[attr-defined]
+            self.seen = version
+        return self.store.sql(sql).fetchall()
 
 
 TestImportSequence = pytest.mark.slow(ImportSequence.TestCase)
 TestImportSequence.settings = settings(max_examples=40, stateful_step_count=15, deadline=None)
+TestSQLiteImportSequence = pytest.mark.slow(SQLiteImportSequence.TestCase)
+TestSQLiteImportSequence.settings = settings(max_examples=15, stateful_step_count=12, deadline=None)

@@ -17,6 +17,9 @@ ROLLUP_COLUMNS = (
 
 
 def _rows(store: Store, sql: str) -> list[dict[str, Any]]:
+    if store.engine == "sqlite":  # the mirror, which the caller loads again from the file
+        relation = store.sql(sql)
+        return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
     cursor = store.connection.execute(sql)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -76,7 +79,7 @@ def _session(
 def stored_rollup(store: Store) -> list[tuple[Any, ...]]:
     """The maintained rollup, in the same shape as :func:`expected_rollup`."""
     columns = ", ".join(ROLLUP_COLUMNS).replace("metadata", "CAST(metadata AS VARCHAR) AS metadata")
-    rows = store.connection.execute(f"SELECT {columns} FROM aibridge_session_rollup").fetchall()
+    rows = _tuples(store, f"SELECT {columns} FROM aibridge_session_rollup")
     index = ROLLUP_COLUMNS.index("metadata")
     shaped = [
         (*row[:index], None if row[index] is None else json.loads(row[index]), *row[index + 1:]) for row in rows
@@ -120,4 +123,10 @@ def expected_totals(store: Store) -> list[tuple[Any, ...]]:
 
 
 def stored_totals(store: Store) -> list[tuple[Any, ...]]:
-    return sorted(store.connection.execute("SELECT * FROM aibridge_interception_totals").fetchall(), key=repr)
+    return sorted(_tuples(store, "SELECT * FROM aibridge_interception_totals"), key=repr)
+
+
+def _tuples(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    if store.engine == "sqlite":  # the mirror, which the caller loads again from the file
+        return store.sql(sql).fetchall()
+    return store.connection.execute(sql).fetchall()

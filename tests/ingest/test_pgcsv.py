@@ -15,9 +15,9 @@ from tests.helpers.rows import (
     export_dir,
     interception,
     prompt,
+    stored_rows,
     token,
     uid,
-    stored_rows,
     write_csv,
 )
 

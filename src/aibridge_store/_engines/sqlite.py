@@ -15,6 +15,8 @@ which then replaces it, so that a reader never sees half a copy.
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -99,7 +101,8 @@ def ddl_statements() -> list[str]:
 
 def _column_ddl(column: tuple[str, str]) -> str:
     name, kind = column
-    check = f" CHECK (json_valid({ident(name)}))" if kind.startswith("JSON") else ""
+    # NULL first: SQLite before 3.45 answers json_valid(NULL) with 0.
+    check = f" CHECK ({ident(name)} IS NULL OR json_valid({ident(name)}))" if kind.startswith("JSON") else ""
     return f"{ident(name)} {_sqlite_type(kind)}{check}"
 
 
@@ -184,12 +187,6 @@ def copy_store(
 
 # -- a SQLite store's mirror: the file's rows in DuckDB, and the changes written back -----------
 
-_DUMMY = "__aibridge_first"
-"""A column marking one typed row put first in each read: ADBC's SQLite driver takes a column's
-Arrow type from the first rows it reads, and a column whose first rows are NULL would be read as
-integers."""
-
-
 def _from_sqlite(column: str, duckdb_type: str) -> str:
     """DuckDB SQL that reads a column of the SQLite file back in the store's type."""
     base, quoted = duckdb_type.removesuffix(" NOT NULL"), ident(column)
@@ -200,32 +197,38 @@ def _from_sqlite(column: str, duckdb_type: str) -> str:
     return quoted
 
 
-def _typed_read(name: str, columns: list[tuple[str, str]]) -> str:
-    """SQLite SQL reading a table after one typed first row (:data:`_DUMMY`)."""
-    def typed(kind: str) -> str:
-        return "0" if _sqlite_type(kind).startswith("INTEGER") else "''"
+def _batches(source: sqlite3.Connection, name: str, columns: list[tuple[str, str]]) -> pa.RecordBatchReader:
+    """A table of the SQLite file as Arrow batches of its SQLite types (text and integers)."""
+    schema = pa.schema([(column, pa.int64() if _sqlite_type(kind).startswith("INTEGER") else pa.string())
+                        for column, kind in columns])
+    cursor = source.execute(f"SELECT {', '.join(ident(c) for c, _ in columns)} FROM {ident(name)}")
 
-    first = ", ".join(f"{typed(kind)} AS {ident(column)}" for column, kind in columns)
-    listed = ", ".join(ident(column) for column, _ in columns)
-    return f"SELECT 1 AS {_DUMMY}, {first} UNION ALL SELECT 0, {listed} FROM {ident(name)}"
+    def batches() -> Iterator[pa.RecordBatch]:
+        while rows := cursor.fetchmany(_BATCH_ROWS):
+            values = list(zip(*rows, strict=True))
+            yield pa.record_batch([pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)],
+                                  schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def load_mirror(cursor: Any, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Read every table of the SQLite file ``cursor`` reads into the empty DuckDB store ``con``
-    (an ADBC cursor, inside the caller's transaction); rows read per table."""
+def load_mirror(source: sqlite3.Connection, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Read every table of the SQLite file into the empty DuckDB store ``con``, inside the caller's
+    read transaction on ``source``; rows read per table.
+
+    Through the standard library's SQLite, as every access of a store's file in a process must
+    be: two SQLite libraries with one file open in one process release each other's POSIX
+    locks, which can corrupt the file."""
     loaded: dict[str, int] = {}
     con.begin()
     try:
         for name, columns in tables().items():
-            cursor.execute(_typed_read(name, columns))
-            con.register("aibridge_sqlite_rows", cursor.fetch_record_batch())
+            con.register("aibridge_sqlite_rows", _batches(source, name, columns))
             try:
                 values = ", ".join(_from_sqlite(column, kind) for column, kind in columns)
                 con.execute(f"DELETE FROM {ident(name)}")
-                con.execute(
-                    f"INSERT INTO {ident(name)} ({', '.join(ident(c) for c, _ in columns)}) "
-                    f"SELECT {values} FROM aibridge_sqlite_rows WHERE {_DUMMY} = 0"
-                )
+                con.execute(f"INSERT INTO {ident(name)} ({', '.join(ident(c) for c, _ in columns)}) "
+                            f"SELECT {values} FROM aibridge_sqlite_rows")
                 loaded[name] = int(con.execute(f"SELECT count(*) FROM {ident(name)}").fetchall()[0][0])
             finally:
                 con.unregister("aibridge_sqlite_rows")
@@ -250,29 +253,35 @@ class Snapshot:
             self.con.execute(f"DROP TABLE IF EXISTS {copy}")
 
 
-def write_changes(con: duckdb.DuckDBPyConnection, before: Snapshot, cursor: Any) -> dict[str, int]:
-    """Write what changed in the DuckDB store since ``before`` into the SQLite file (an ADBC
-    cursor in the caller's transaction): rows gone or changed are deleted (matched on every
-    column), then the new and changed rows appended. Rows written per table."""
+def write_changes(con: duckdb.DuckDBPyConnection, before: Snapshot, out: sqlite3.Connection) -> dict[str, int]:
+    """Write what changed in the DuckDB store since ``before`` into the SQLite file (``out``, in
+    the caller's transaction): rows gone or changed are deleted (matched on every column), then
+    the new and changed rows inserted. Rows written per table."""
     written: dict[str, int] = {}
     for name, columns in tables().items():
         table, old = ident(name), before.names[name]
         select = ", ".join(f"{_as_sqlite(column, kind)} AS {ident(column)}" for column, kind in columns)
-        gone = con.sql(f"SELECT {select} FROM (SELECT * FROM {old} EXCEPT ALL SELECT * FROM {table})").to_arrow_table()
-        if gone.num_rows:
-            _delete_rows(cursor, name, columns, gone)
-        added = con.sql(f"SELECT {select} FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {old})")
-        written[name] = cursor.adbc_ingest(name, added.to_arrow_reader(_BATCH_ROWS), mode="append")
+        gone = con.sql(f"SELECT {select} FROM (SELECT * FROM {old} EXCEPT ALL SELECT * FROM {table})").fetchall()
+        if gone:
+            _delete_rows(out, name, columns, gone)
+        added = con.execute(f"SELECT {select} FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {old})")
+        insert = (f"INSERT INTO {ident(name)} ({', '.join(ident(c) for c, _ in columns)}) "
+                  f"VALUES ({', '.join('?' * len(columns))})")
+        written[name] = 0
+        while rows := added.fetchmany(_BATCH_ROWS):
+            out.executemany(insert, rows)
+            written[name] += len(rows)
     return written
 
 
-def _delete_rows(cursor: Any, name: str, columns: list[tuple[str, str]], rows: pa.Table) -> None:
-    """Delete each of ``rows`` from a table of the SQLite file, one stored row per given row."""
-    gone = "aibridge_gone_rows"
-    cursor.adbc_ingest(gone, rows, mode="replace", temporary=True)
-    same = " AND ".join(f"t.{ident(column)} IS g.{ident(column)}" for column, _ in columns)
-    cursor.execute(
-        f"DELETE FROM {ident(name)} WHERE rowid IN "
-        f"(SELECT t.rowid FROM temp.{ident(gone)} AS g JOIN {ident(name)} AS t ON {same})"
-    )
-    cursor.execute(f"DROP TABLE temp.{ident(gone)}")
+def _delete_rows(out: sqlite3.Connection, name: str, columns: list[tuple[str, str]], rows: list[Any]) -> None:
+    """Delete each of ``rows`` from a table of the SQLite file, every stored row equal to one."""
+    gone = ident("aibridge_gone_rows")
+    out.execute(f"CREATE TEMP TABLE {gone} ({', '.join(ident(c) for c, _ in columns)})")
+    try:
+        out.executemany(f"INSERT INTO temp.{gone} VALUES ({', '.join('?' * len(columns))})", rows)
+        same = " AND ".join(f"t.{ident(column)} IS g.{ident(column)}" for column, _ in columns)
+        out.execute(f"DELETE FROM {ident(name)} WHERE rowid IN "
+                    f"(SELECT t.rowid FROM temp.{gone} AS g JOIN {ident(name)} AS t ON {same})")
+    finally:
+        out.execute(f"DROP TABLE temp.{gone}")

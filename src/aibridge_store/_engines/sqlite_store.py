@@ -29,8 +29,6 @@ from .._store import Store, _first_line, _instant
 from ..errors import SchemaVersionError, StorageError
 
 if TYPE_CHECKING:
-    import adbc_driver_manager.dbapi as adbc_api
-
     from .._load import Importer
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -67,7 +65,7 @@ class SQLiteStore(Store):
         self._sqlite = reader
         self._timeout = timeout
         self._memory_limit = memory_limit
-        self._writer: adbc_api.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
         self._mirror: Store | None = None
         self._mirror_version: int | None = None
         self._seen_version: int | None = None
@@ -178,6 +176,8 @@ class SQLiteStore(Store):
                     return
                 self._sqlite.execute("BEGIN")
                 try:
+                    # The snapshot starts at the first read; the version is then the snapshot's.
+                    self._sqlite.execute(f"SELECT 1 FROM {ident(META_TABLE)} LIMIT 1").fetchall()
                     version = self._sqlite.execute("PRAGMA data_version").fetchone()[0]
                     if version != self._seen_version:  # another connection committed
                         if self._seen_version is not None:
@@ -206,53 +206,52 @@ class SQLiteStore(Store):
 
     # -- the mirror: imports, reports and SQL ------------------------------------------------
 
-    def _writer_cursor(self) -> adbc_api.Cursor:
-        import adbc_driver_sqlite.dbapi as adbc
-
+    def _write_connection(self) -> sqlite3.Connection:
+        """The connection imports write through (their transactions its own, ``BEGIN IMMEDIATE``)."""
         if self._writer is None:
-            self._writer = adbc.connect(self.path, autocommit=True)
-            with self._writer.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-                cursor.fetchall()
-        return self._writer.cursor()
+            assert self.path is not None  # a SQLite store is a file
+            self._writer = connect(self.path, timeout=self._timeout)
+        return self._writer
 
-    def _current_mirror(self, cursor: adbc_api.Cursor) -> Store:
-        """The mirror, loaded again if the file changed since (inside the caller's transaction)."""
+    def _current_mirror(self) -> Store:
+        """The mirror, loaded again if another connection has written the file since. Called
+        holding the write lock (imports), or where a load that races a commit is harmless: the
+        version seen is then older than the rows loaded, and the next call loads again."""
         from .sqlite import load_mirror
 
-        cursor.execute("PRAGMA data_version")
-        version = cursor.fetchall()[0][0]
-        if self._mirror is None or self._mirror_version != version:
-            if self._mirror is not None:
-                self._mirror.close()
-                self._mirror = None
-            mirror = Store.open(None, memory_limit=self._memory_limit)
-            try:
-                load_mirror(cursor, mirror.connection)
-            except BaseException:
-                mirror.close()
-                raise
-            mirror.refresh()
-            self._mirror, self._mirror_version = mirror, version
-        return self._mirror
+        out = self._write_connection()
+        version = out.execute("PRAGMA data_version").fetchone()[0]
+        if self._mirror is not None and self._mirror_version == version:
+            return self._mirror
+        self._drop_mirror()
+        mirror = Store.open(None, memory_limit=self._memory_limit)
+        try:
+            if out.in_transaction:  # an import's, holding the write lock
+                load_mirror(out, mirror.connection)
+            elif self._sqlite.in_transaction:  # inside a read's snapshot
+                load_mirror(self._sqlite, mirror.connection)
+            else:
+                with self._lock:
+                    self._sqlite.execute("BEGIN")  # one read snapshot
+                    try:
+                        load_mirror(self._sqlite, mirror.connection)
+                    finally:
+                        self._sqlite.execute("ROLLBACK")
+        except BaseException:
+            mirror.close()
+            raise
+        mirror.refresh()
+        self._mirror, self._mirror_version = mirror, version
+        return mirror
 
     @contextmanager
     def _mirror_reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The mirror's connection in a read snapshot, the mirror current with the file."""
-        import adbc_driver_sqlite.dbapi as adbc
-
         with self._lock:
-            cursor = self._writer_cursor()
             try:
-                cursor.execute("BEGIN")
-                try:
-                    mirror = self._current_mirror(cursor)
-                finally:
-                    cursor.execute("ROLLBACK")
-            except adbc.Error as e:
+                mirror = self._current_mirror()
+            except sqlite3.Error as e:
                 raise StorageError(f"cannot read {self.path}: {e}") from e
-            finally:
-                cursor.close()
             with mirror._reading() as con:
                 yield con
 
@@ -260,8 +259,6 @@ class SQLiteStore(Store):
     def _writing(self) -> Iterator[Importer]:
         """An import on the mirror, inside one SQLite transaction that takes the write lock first
         (waiting up to the store's timeout); the rows it changed are written back before the commit."""
-        import adbc_driver_sqlite.dbapi as adbc
-
         from .sqlite import Snapshot, write_changes
 
         if self.read_only:
@@ -269,31 +266,29 @@ class SQLiteStore(Store):
         with self._lock:
             if self._transactions:
                 raise StorageError("an import runs in a transaction of its own: start it outside store.transaction()")
-            cursor = self._writer_cursor()
+            out = self._write_connection()
             try:
+                out.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise self._busy(e) from e
+            try:
+                mirror = self._current_mirror()
+                before = Snapshot(mirror.connection)
                 try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                except adbc.Error as e:
-                    raise self._busy(e) from e
-                try:
-                    mirror = self._current_mirror(cursor)
-                    before = Snapshot(mirror.connection)
-                    try:
-                        with mirror._writing() as importer:
-                            yield importer
-                        write_changes(mirror.connection, before, cursor)
-                    finally:
-                        before.drop()
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    with suppress(adbc.Error):
-                        cursor.execute("ROLLBACK")
-                    self._drop_mirror()  # it may hold what the file does not
-                    raise
-            except adbc.Error as e:
-                raise StorageError(f"cannot write {self.path}: {e}") from e
+                    with mirror._writing() as importer:
+                        yield importer
+                    write_changes(mirror.connection, before, out)
+                finally:
+                    before.drop()
+                out.execute("COMMIT")
+            except BaseException as e:
+                with suppress(sqlite3.Error):
+                    out.execute("ROLLBACK")
+                self._drop_mirror()  # it may hold what the file does not
+                if isinstance(e, sqlite3.Error):
+                    raise StorageError(f"cannot write {self.path}: {e}") from e
+                raise
             finally:
-                cursor.close()
                 self._memo.changed(counts_exact=True)
 
     def _drop_mirror(self) -> None:
