@@ -106,12 +106,17 @@ def _column_ddl(column: tuple[str, str]) -> str:
     return f"{ident(name)} {_sqlite_type(kind)}{check}"
 
 
-def index_statements() -> list[str]:
-    """Each table's natural key as a unique index, and the read paths' indexes. Built after a
-    bulk load, from sorted runs, which is many times faster than keeping them row by row."""
+def index_statements(table: str | None = None) -> list[str]:
+    """Each table's natural key as a unique index, and the read paths' indexes (of one ``table``
+    only, if given). Built after a bulk load, from sorted runs, which is many times faster than
+    keeping them row by row."""
     keys = [f"CREATE UNIQUE INDEX IF NOT EXISTS {ident(name + '_key')} ON {ident(name)} "
-            f"({', '.join(map(ident, columns))})" for name, columns in _keys().items()]
-    return keys + [_index(index) for index in INDEXES]
+            f"({', '.join(map(ident, columns))})" for name, columns in _keys().items() if table in (None, name)]
+    return keys + [_index(index) for index in INDEXES if table in (None, index.table)]
+
+
+def _index_names(table: str) -> list[str]:
+    return [name + "_key" for name in _keys() if name == table] + [i.name for i in INDEXES if i.table == table]
 
 
 def _index(index: Index) -> str:
@@ -256,21 +261,59 @@ class Snapshot:
 def write_changes(con: duckdb.DuckDBPyConnection, before: Snapshot, out: sqlite3.Connection) -> dict[str, int]:
     """Write what changed in the DuckDB store since ``before`` into the SQLite file (``out``, in
     the caller's transaction): rows gone or changed are deleted (matched on every column), then
-    the new and changed rows inserted. Rows written per table."""
+    the new and changed rows inserted. Rows written per table.
+
+    A table that gains many rows for its size (a first import) has its indexes dropped before the
+    rows go in and built again after, from sorted runs, in the same transaction."""
     written: dict[str, int] = {}
+    rebuilt = False
     for name, columns in tables().items():
         table, old = ident(name), before.names[name]
         select = ", ".join(f"{_as_sqlite(column, kind)} AS {ident(column)}" for column, kind in columns)
         gone = con.sql(f"SELECT {select} FROM (SELECT * FROM {old} EXCEPT ALL SELECT * FROM {table})").fetchall()
         if gone:
             _delete_rows(out, name, columns, gone)
-        added = con.execute(f"SELECT {select} FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM {old})")
-        insert = (f"INSERT INTO {ident(name)} ({', '.join(ident(c) for c, _ in columns)}) "
-                  f"VALUES ({', '.join('?' * len(columns))})")
-        written[name] = 0
-        while rows := added.fetchmany(_BATCH_ROWS):
-            out.executemany(insert, rows)
-            written[name] += len(rows)
+        was_empty = not con.execute(f"SELECT 1 FROM {old} LIMIT 1").fetchall()
+        changed = f"SELECT * FROM {table}" + ("" if was_empty else f" EXCEPT ALL SELECT * FROM {old}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE aibridge_added AS {changed}")
+        try:
+            added = int(con.execute("SELECT count(*) FROM aibridge_added").fetchall()[0][0])
+            if not added:
+                written[name] = 0
+                continue
+            stored = out.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            rebuild = added >= _REBUILD_FROM and added * 4 >= stored
+            if rebuild:
+                for index in _index_names(name):
+                    out.execute(f"DROP INDEX IF EXISTS {ident(index)}")
+            written[name] = _insert(out, name, columns, con.sql(f"SELECT {select} FROM aibridge_added"))
+            if rebuild:
+                out.execute("PRAGMA threads = 2")  # sort for the indexes in helper threads
+                for statement in index_statements(name):
+                    out.execute(statement)
+                rebuilt = True
+        finally:
+            con.execute("DROP TABLE IF EXISTS aibridge_added")
+    if rebuilt:  # statistics for the planner, from a sample of each index
+        out.execute("PRAGMA analysis_limit = 1000")
+        out.execute("ANALYZE")
+    return written
+
+
+_REBUILD_FROM = 20_000
+"""Rows added to a table from which rebuilding its indexes may pay (and only if they are a
+quarter of what it holds or more)."""
+
+
+def _insert(out: sqlite3.Connection, name: str, columns: list[tuple[str, str]], rows: duckdb.DuckDBPyRelation) -> int:
+    """Insert the rows of a relation, through Arrow batches (their columns become Python values
+    faster than DuckDB's row tuples)."""
+    insert = (f"INSERT INTO {ident(name)} ({', '.join(ident(c) for c, _ in columns)}) "
+              f"VALUES ({', '.join('?' * len(columns))})")
+    written = 0
+    for batch in rows.to_arrow_reader(_BATCH_ROWS):
+        out.executemany(insert, zip(*(column.to_pylist() for column in batch.columns), strict=True))
+        written += batch.num_rows
     return written
 
 

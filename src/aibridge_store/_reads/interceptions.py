@@ -100,8 +100,9 @@ def list_interceptions(
         bound = _lower_bound(con, filters, cursor, page.offset + page.limit, deep.first_window)
     rows = _page_rows(con, filters, cursor, bound, page.limit, page.offset)
     # Unfiltered, the page's time window holds little besides the page; filtered, it may hold
-    # many more interceptions, and comparing ids in SQL pays off.
-    children = fetch_children(con, rows, by_id=bool(filters.items))
+    # many more interceptions, and comparing ids in SQL pays off. SQLite finds child rows by their
+    # interception id's index.
+    children = fetch_children(con, rows, by_id=bool(filters.items) or dialect_of(con).name == "sqlite")
     users = initiators_json(con, {row.initiator_id for row in rows}, memo)
     if memo is not None and rows:
         # The next page's cursor is this page's last row.
