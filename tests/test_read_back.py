@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -14,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aibridge_store import Actor, ImportDataError, Store
+from tests.conftest import ENGINES
 from tests.helpers.rows import USER_A, USER_B, interception, snapshot, token, uid
 
 EXAMPLES = int(os.environ.get("AIBRIDGE_FUZZ_EXAMPLES", "40"))
@@ -65,10 +68,13 @@ def _read_everything(store: Store) -> None:
         store.list_clients(actor=actor)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(batch=st.lists(rows(), min_size=1, max_size=6))
-def test_whatever_is_accepted_reads_back_everywhere(batch: list[dict[str, Any]]) -> None:
-    with Store.open() as store:
+def test_whatever_is_accepted_reads_back_everywhere(batch: list[dict[str, Any]], engine: str) -> None:
+    with tempfile.TemporaryDirectory() as folder, Store.open(
+        None if engine == "duckdb" else Path(folder) / "s.sqlite", engine=engine
+    ) as store:
         before = snapshot(store)
         try:
             store.import_arrow("aibridge_interceptions", pa.Table.from_pylist(batch))
@@ -84,12 +90,11 @@ def test_whatever_is_accepted_reads_back_everywhere(batch: list[dict[str, Any]])
 
 
 @pytest.mark.parametrize("levels", [64, 65])
-def test_the_depth_limit_is_exact(levels: int) -> None:
+def test_the_depth_limit_is_exact(levels: int, store: Store) -> None:
     row = interception(1, metadata=json.dumps(_deep(1, levels)))
-    with Store.open() as store:
-        if levels > 64:
-            with pytest.raises(ImportDataError, match="nests deeper than 64 levels"):
-                store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([row]))
-        else:
+    if levels > 64:
+        with pytest.raises(ImportDataError, match="nests deeper than 64 levels"):
             store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([row]))
-            assert store.list_interceptions().results[0].id == uid(1)
+    else:
+        store.import_arrow("aibridge_interceptions", pa.Table.from_pylist([row]))
+        assert store.list_interceptions().results[0].id == uid(1)

@@ -248,8 +248,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         default=os.environ.get("AIBRIDGE_STORE_DB", DEFAULT_DB),
-        help=f"DuckDB database file (default: $AIBRIDGE_STORE_DB or {DEFAULT_DB})",
+        help=f"store file (default: $AIBRIDGE_STORE_DB or {DEFAULT_DB}); a .sqlite or .sqlite3 file, or an "
+             "existing SQLite file, is a SQLite store",
     )
+    parser.add_argument("--engine", choices=("duckdb", "sqlite"), default=None,
+                        help="the store's engine, whatever the file is named (default: from the file)")
     parser.add_argument("--memory-limit", default=None, help="cap DuckDB's memory, e.g. 2GB (imports spill to disk)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -480,7 +483,7 @@ def _open(args: argparse.Namespace, read_only: bool) -> Store:
         print(f"aibridge-store: {args.db} is in use by {holder}; waiting up to {args.wait:g} s", file=sys.stderr)
 
     return Store.open(args.db, read_only=read_only, memory_limit=args.memory_limit, timeout=args.wait,
-                      on_wait=waiting)
+                      on_wait=waiting, engine=args.engine)
 
 
 def _actor(store: Store, args: argparse.Namespace) -> Actor | None:

@@ -127,3 +127,22 @@ def test_unicode_text_search_folds_case_as_duckdb_does(tmp_path: Path) -> None:
                             for text in ("été", "ÉTÉ", "SUMMER", "t_ch")])
     assert answers[0] == answers[1]
     assert [len(found) for found in answers[1]] == [2, 2, 1, 0]
+
+
+def test_the_command_line_runs_on_either_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aibridge_store.cli import main
+    from tests.helpers.rows import export_dir, interception
+
+    exports = export_dir(tmp_path / "x", [interception(1), interception(2)])
+    answers = []
+    for db, engine in ((tmp_path / "c.duckdb", []), (tmp_path / "c.sqlite", []), (tmp_path / "c.store",
+                                                                                 ["--engine", "sqlite"])):
+        assert main(["--db", str(db), *engine, "import", str(exports)]) == 0
+        capsys.readouterr()
+        assert main(["--db", str(db), *engine, "interceptions", "--json"]) == 0
+        answers.append(capsys.readouterr().out)
+        assert main(["--db", str(db), "sql", "SELECT count(*) AS n FROM interceptions"]) == 0
+        assert "2" in capsys.readouterr().out
+    assert answers[0] == answers[1] == answers[2] and '"count":2' in answers[0].replace(" ", "")
+    with Store.open(tmp_path / "c.store") as store:  # a SQLite file is one, whatever its name
+        assert store.engine == "sqlite"
