@@ -28,6 +28,7 @@ from .._schema import (
     CATALOG,
     DERIVED_KEYS,
     DERIVED_TABLES,
+    INTERCEPTION_COUNTS,
     INTERCEPTION_TOTALS,
     INTERCEPTIONS,
     LOG_TABLES,
@@ -86,9 +87,19 @@ def _sqlite_type(duckdb_type: str) -> str:
     return _TYPES[base] + (" NOT NULL" if base != duckdb_type else "")
 
 
+_DERIVED_IDENTITIES = {
+    SESSION_ROLLUP: ("session_id", "initiator_id"),
+    INTERCEPTION_COUNTS: ("initiator_id", "provider", "provider_name", "model", "client"),
+    INTERCEPTION_TOTALS: ("id",),
+    CATALOG: ("kind", "value", "initiator_id"),
+}
+"""What identifies a row of the derived tables without a key (their grouping)."""
+
+
 def _keys() -> dict[str, tuple[str, ...]]:
+    """Every table's identity: its natural key, or for a derived table what it is grouped by."""
     keys = {table.name: table.key for table in (*TABLES.values(), *LOG_TABLES)}
-    return {META_TABLE: ("key",), **keys, **DERIVED_KEYS}
+    return {META_TABLE: ("key",), **keys, **DERIVED_KEYS, **_DERIVED_IDENTITIES}
 
 
 def ddl_statements() -> list[str]:
@@ -245,59 +256,84 @@ def load_mirror(source: sqlite3.Connection, con: duckdb.DuckDBPyConnection) -> d
 
 
 class Snapshot:
-    """Every table of a DuckDB store as it was, in temporary tables, to diff an import against."""
+    """Every table of a DuckDB store as it was, to find what an import changed: per row its row id,
+    a hash of its values and its identity (:func:`_keys`), in temporary tables."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self.names = {name: ident(f"aibridge_before_{name}") for name in tables()}
         for name, copy in self.names.items():
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM {ident(name)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT {_fingerprint(name)} FROM {ident(name)}")
 
     def drop(self) -> None:
         for copy in self.names.values():
             self.con.execute(f"DROP TABLE IF EXISTS {copy}")
 
 
+def _fingerprint(name: str) -> str:
+    """A row's row id, the hash of all its values, and its identity columns."""
+    every = ", ".join(ident(column) for column, _ in tables()[name])
+    identity = ", ".join(ident(column) for column in _keys()[name])
+    return f"rowid AS aibridge_row, hash({every}) AS aibridge_hash, {identity}"
+
+
 def write_changes(con: duckdb.DuckDBPyConnection, before: Snapshot, out: sqlite3.Connection) -> dict[str, int]:
     """Write what changed in the DuckDB store since ``before`` into the SQLite file (``out``, in
-    the caller's transaction): rows gone or changed are deleted (matched on every column), then
-    the new and changed rows inserted. Rows written per table.
+    the caller's transaction); rows written per table.
 
-    A table that gains many rows for its size (a first import) has its indexes dropped before the
-    rows go in and built again after, from sorted runs, in the same transaction."""
+    A row whose (row id, hash) pair is gone was deleted or changed: it is deleted from the file by
+    its identity. A row whose pair is new was inserted or changed: it is inserted. A table that
+    gains many rows for its size (a first import) has its indexes dropped before the rows go in
+    and built again after, from sorted runs, in the same transaction."""
     written: dict[str, int] = {}
     rebuilt = False
     for name, columns in tables().items():
         table, old = ident(name), before.names[name]
-        select = ", ".join(f"{_as_sqlite(column, kind)} AS {ident(column)}" for column, kind in columns)
-        gone = con.sql(f"SELECT {select} FROM (SELECT * FROM {old} EXCEPT ALL SELECT * FROM {table})").fetchall()
-        if gone:
-            _delete_rows(out, name, columns, gone)
-        was_empty = not con.execute(f"SELECT 1 FROM {old} LIMIT 1").fetchall()
-        changed = f"SELECT * FROM {table}" + ("" if was_empty else f" EXCEPT ALL SELECT * FROM {old}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE aibridge_added AS {changed}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE aibridge_after AS SELECT {_fingerprint(name)} FROM {table}")
         try:
-            added = int(con.execute("SELECT count(*) FROM aibridge_added").fetchall()[0][0])
-            if not added:
-                written[name] = 0
-                continue
-            stored = out.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            rebuild = added >= _REBUILD_FROM and added * 4 >= stored
-            if rebuild:
-                for index in _index_names(name):
-                    out.execute(f"DROP INDEX IF EXISTS {ident(index)}")
-            written[name] = _insert(out, name, columns, con.sql(f"SELECT {select} FROM aibridge_added"))
-            if rebuild:
-                out.execute("PRAGMA threads = 2")  # sort for the indexes in helper threads
-                for statement in index_statements(name):
-                    out.execute(statement)
-                rebuilt = True
+            same = "USING (aibridge_row, aibridge_hash)"
+            gone = con.sql(f"SELECT {', '.join(_as_sqlite(c, _type(name, c)) for c in _keys()[name])} "
+                           f"FROM {old} ANTI JOIN aibridge_after {same}").fetchall()
+            if gone:
+                _delete_rows(out, name, _keys()[name], gone)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE aibridge_added AS SELECT aibridge_row FROM aibridge_after "
+                        f"ANTI JOIN {old} {same}")
+            written[name], indexed = _write_added(con, out, name, columns)
+            rebuilt = rebuilt or indexed
         finally:
+            con.execute("DROP TABLE IF EXISTS aibridge_after")
             con.execute("DROP TABLE IF EXISTS aibridge_added")
     if rebuilt:  # statistics for the planner, from a sample of each index
         out.execute("PRAGMA analysis_limit = 1000")
         out.execute("ANALYZE")
     return written
+
+
+def _type(name: str, column: str) -> str:
+    return dict(tables()[name])[column]
+
+
+def _write_added(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, name: str,
+                 columns: list[tuple[str, str]]) -> tuple[int, bool]:
+    """Insert the rows of ``aibridge_added``: their number, and whether the table's indexes were
+    built again."""
+    added = int(con.execute("SELECT count(*) FROM aibridge_added").fetchall()[0][0])
+    if not added:
+        return 0, False
+    table = ident(name)
+    stored = out.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rebuild = added >= _REBUILD_FROM and added * 4 >= stored
+    if rebuild:
+        for index in _index_names(name):
+            out.execute(f"DROP INDEX IF EXISTS {ident(index)}")
+    select = ", ".join(f"{_as_sqlite(column, kind)} AS {ident(column)}" for column, kind in columns)
+    rows = con.sql(f"SELECT {select} FROM {table} WHERE rowid IN (SELECT aibridge_row FROM aibridge_added)")
+    written = _insert(out, name, columns, rows)
+    if rebuild:
+        out.execute("PRAGMA threads = 2")  # sort for the indexes in helper threads
+        for statement in index_statements(name):
+            out.execute(statement)
+    return written, rebuild
 
 
 _REBUILD_FROM = 20_000
@@ -317,13 +353,13 @@ def _insert(out: sqlite3.Connection, name: str, columns: list[tuple[str, str]], 
     return written
 
 
-def _delete_rows(out: sqlite3.Connection, name: str, columns: list[tuple[str, str]], rows: list[Any]) -> None:
-    """Delete each of ``rows`` from a table of the SQLite file, every stored row equal to one."""
+def _delete_rows(out: sqlite3.Connection, name: str, identity: tuple[str, ...], rows: list[Any]) -> None:
+    """Delete the rows of a table of the SQLite file with these identities."""
     gone = ident("aibridge_gone_rows")
-    out.execute(f"CREATE TEMP TABLE {gone} ({', '.join(ident(c) for c, _ in columns)})")
+    out.execute(f"CREATE TEMP TABLE {gone} ({', '.join(map(ident, identity))})")
     try:
-        out.executemany(f"INSERT INTO temp.{gone} VALUES ({', '.join('?' * len(columns))})", rows)
-        same = " AND ".join(f"t.{ident(column)} IS g.{ident(column)}" for column, _ in columns)
+        out.executemany(f"INSERT INTO temp.{gone} VALUES ({', '.join('?' * len(identity))})", rows)
+        same = " AND ".join(f"t.{ident(column)} IS g.{ident(column)}" for column in identity)
         out.execute(f"DELETE FROM {ident(name)} WHERE rowid IN "
                     f"(SELECT t.rowid FROM temp.{gone} AS g JOIN {ident(name)} AS t ON {same})")
     finally:
