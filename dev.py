@@ -10,6 +10,7 @@
     python3 dev.py bench-reports [--interceptions N]   # reports and the SQL views beside plain DuckDB SQL
     python3 dev.py bench-search [--interceptions N]   # the extended search language beside unfiltered pages
     python3 dev.py bench-sqlite [--interceptions N]   # a SQLite copy of the store beside a Parquet export
+    python3 dev.py bench-engines [--interceptions N]  # imports and every read on a DuckDB and a SQLite store
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -180,8 +181,13 @@ def bench_sqlite(args: list[str]) -> None:
     run(PYTHON, "benchmarks/sqlite_copy.py", *args)
 
 
+def bench_engines(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/engines.py", *args)
+
+
 COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages,
-            "bench-reports": bench_reports, "bench-search": bench_search, "bench-sqlite": bench_sqlite}
+            "bench-reports": bench_reports, "bench-search": bench_search, "bench-sqlite": bench_sqlite,
+            "bench-engines": bench_engines}
 
 
 def main() -> None:

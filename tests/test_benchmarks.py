@@ -112,6 +112,24 @@ def test_sqlite_copy_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     assert figures["reads_ms"]["interceptions page|sqlite copy"] > 0 and "x duckdb" in result.stdout
 
 
+def test_engines_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "engines.py"), "--interceptions", "300", "--repeat", "1",
+         "--data-dir", str(tmp_path / "data"), "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )
+    figures = json.loads((tmp_path / "figures.json").read_text())
+    for engine in ("duckdb", "sqlite"):
+        assert figures["imports"][engine]["full"]["rows"] > 300
+        assert figures["imports"][engine]["incremental 1%"]["rows"] > 0
+        assert figures["reads_ms"][engine]["interceptions page"] > 0
+        assert figures["reads_ms"][engine]["a session's threads"] > 0
+    assert figures["imports"]["duckdb"]["full"]["rows"] == figures["imports"]["sqlite"]["full"]["rows"]
+    assert "x duckdb" in result.stdout and "sessions page" in result.stdout
+
+
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

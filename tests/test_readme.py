@@ -45,6 +45,27 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert namespace["table"].num_rows == 100  # type: ignore[attr-defined]
 
 
+def test_the_two_engines_example_runs_and_agrees_with_duckdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aibridge_store import Store
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    generate.generate(tmp_path / "exports", 1000, seed=3)
+    generate.generate(tmp_path / "logs", 300, seed=4, fmt="log")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"Store": Store}  # imported by the first example
+    exec(compile(_block("python", "## Two engines"), "README.md", "exec"), namespace)
+    page = namespace["page"]
+    with Store.open(tmp_path / "same.duckdb") as duck:
+        duck.import_path("exports/", "logs/")
+        expected = duck.list_interceptions("provider:anthropic", limit=50)
+    assert page.count > 0 and page.model_dump_json() == expected.model_dump_json()  # type: ignore[attr-defined]
+    assert (tmp_path / "archive.sqlite").read_bytes()[:16] == b"SQLite format 3\x00"
+
+
 def _block(language: str, after: str) -> str:
     start = README.index(after)
     match = re.search(rf"```{language}\n(.*?)```", README[start:], re.S)
