@@ -7,7 +7,7 @@ Imports: the seeded Parquet dataset into a new store (rows/s counts every row of
 import wrote), then an incremental import of another 1% into the full store. Each runs in a fresh
 interpreter, its peak memory its own. Reads go through the public API (JSON models included), each
 engine in a fresh interpreter of its own, every read cold (``store.refresh()`` before it: nothing
-remembered); medians in ms.
+remembered); medians in ms (a read over 5 s is measured once).
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ for name, read in cases.items():
         started = time.perf_counter()
         read()
         samples.append((time.perf_counter() - started) * 1000)
+        if samples[0] > 5000:  # a read this slow is measured once
+            break
     found[name] = statistics.median(samples)
 started = time.perf_counter()
 store.usage(by=["user", "model"], bucket="day")

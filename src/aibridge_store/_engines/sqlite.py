@@ -219,11 +219,11 @@ def _batches(source: sqlite3.Connection, name: str, columns: list[tuple[str, str
                         for column, kind in columns])
     cursor = source.execute(f"SELECT {', '.join(ident(c) for c, _ in columns)} FROM {ident(name)}")
 
+    row = pa.struct(list(schema))
+
     def batches() -> Iterator[pa.RecordBatch]:
-        while rows := cursor.fetchmany(_BATCH_ROWS):
-            values = list(zip(*rows, strict=True))
-            yield pa.record_batch([pa.array(v, type=f.type) for v, f in zip(values, schema, strict=True)],
-                                  schema=schema)
+        while rows := cursor.fetchmany(_BATCH_ROWS):  # tuples convert to a struct array in C
+            yield pa.RecordBatch.from_struct_array(pa.array(rows, type=row))
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
