@@ -77,12 +77,14 @@ def test_readers_in_other_processes_see_before_or_after_an_import(tmp_path: Path
 def test_a_second_writer_waits_for_its_timeout_then_fails_clearly(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite"
     data = _generated(tmp_path / "a", 200, 5)
-    with Store.open(path) as writer, Store.open(path, timeout=0.5) as other:
+    waits: list[str] = []
+    with Store.open(path) as writer, Store.open(path, timeout=0.5, on_wait=waits.append) as other:
         with writer.transaction():  # holds the write lock
             began = time.monotonic()
             with pytest.raises(StorageError, match="being written by another program.*waited 0.5 s"):
                 other.import_path(data)
             assert time.monotonic() - began >= 0.45
+            assert waits == ["another program writing it"]
             assert other.list_interceptions().count == 0  # reads go on
         assert other.import_path(data).inserted > 0  # once the lock is free
         assert writer.list_interceptions().count == other.list_interceptions().count > 150

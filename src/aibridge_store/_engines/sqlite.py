@@ -255,6 +255,11 @@ def load_mirror(source: sqlite3.Connection, con: duckdb.DuckDBPyConnection) -> d
     return loaded
 
 
+_REBUILD_FROM = 20_000
+"""Rows added to a table from which rebuilding its indexes may pay (and only if they are a
+quarter of what it holds or more)."""
+
+
 class Snapshot:
     """Every table of a DuckDB store as it was, to find what an import changed: per row its row id,
     a hash of its values and its identity (:func:`_keys`), in temporary tables."""
@@ -334,11 +339,6 @@ def _write_added(con: duckdb.DuckDBPyConnection, out: sqlite3.Connection, name: 
         for statement in index_statements(name):
             out.execute(statement)
     return written, rebuild
-
-
-_REBUILD_FROM = 20_000
-"""Rows added to a table from which rebuilding its indexes may pay (and only if they are a
-quarter of what it holds or more)."""
 
 
 def _insert(out: sqlite3.Connection, name: str, columns: list[tuple[str, str]], rows: duckdb.DuckDBPyRelation) -> int:

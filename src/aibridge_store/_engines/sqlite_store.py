@@ -67,6 +67,7 @@ class SQLiteStore(Store):
                  memory_limit: str | None) -> None:
         self._sqlite = reader
         self._timeout = timeout
+        self._on_wait: Callable[[str], None] | None = None
         self._memory_limit = memory_limit
         self._writer: sqlite3.Connection | None = None
         self._mirror: Store | None = None
@@ -103,7 +104,9 @@ class SQLiteStore(Store):
                 f"{location} holds schema version {version}; this aibridge_store reads SQLite stores of "
                 f"version {SCHEMA_VERSION}: write it again with copy-to-sqlite from a DuckDB store"
             )
-        return cls(reader, location, read_only, timeout, memory_limit)
+        store = cls(reader, location, read_only, timeout, memory_limit)
+        store._on_wait = on_wait
+        return store
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -203,7 +206,6 @@ class SQLiteStore(Store):
             with self._mirror_reading() as mirror:
                 return reports.session_costs(mirror, book=self._prices)
 
-
         memo = self._read_memo()
         return compute() if memo is None else memo.get("session costs", None, compute)
 
@@ -274,10 +276,7 @@ class SQLiteStore(Store):
             if self._transactions:
                 raise StorageError("an import runs in a transaction of its own: start it outside store.transaction()")
             out = self._write_connection()
-            try:
-                out.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as e:
-                raise self._busy(e) from e
+            self._begin_writing(out)
             try:
                 mirror = self._current_mirror()
                 before = Snapshot(mirror.connection)
@@ -297,6 +296,28 @@ class SQLiteStore(Store):
                 raise
             finally:
                 self._memo.changed(counts_exact=True)
+
+    def _begin_writing(self, out: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``: the file's write lock, waited for up to the store's timeout (saying
+        so once through ``on_wait`` when another program holds it)."""
+        try:
+            out.execute("PRAGMA busy_timeout = 0")
+            try:
+                out.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as e:
+                if not self._timeout or "locked" not in str(e):
+                    raise
+            if self._on_wait is not None:
+                self._on_wait("another program writing it")
+            out.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            out.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e):
+                raise self._busy(e) from e
+            raise StorageError(f"cannot write {self.path}: {e}") from e
+        finally:
+            out.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
 
     def _drop_mirror(self) -> None:
         if self._mirror is not None:
@@ -343,13 +364,16 @@ def _create(location: str) -> None:
             with Store.open(None) as empty, empty._reading() as con:
                 copy_store(con, empty_file)
             _EMPTY = Path(empty_file).read_bytes()
-    partial = Path(location + ".partial")
+    partial = Path(f"{location}.{os.getpid()}.partial")
     try:
         partial.write_bytes(_EMPTY)
-        os.replace(partial, location)
+        os.link(partial, location)  # never over a store another process has just created
+    except FileExistsError:
+        pass
     except OSError as e:
-        partial.unlink(missing_ok=True)
         raise StorageError(f"cannot create {location}: {e}") from e
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 _EMPTY: bytes | None = None
