@@ -146,3 +146,14 @@ def test_the_command_line_runs_on_either_engine(tmp_path: Path, capsys: pytest.C
     assert answers[0] == answers[1] == answers[2] and '"count":2' in answers[0].replace(" ", "")
     with Store.open(tmp_path / "c.store") as store:  # a SQLite file is one, whatever its name
         assert store.engine == "sqlite"
+
+
+def test_usernames_match_ignoring_the_case_of_every_letter(tmp_path: Path, store: Store) -> None:
+    from tests.helpers.rows import USER_A, USER_B, export_dir, interception, users_rows
+
+    users = users_rows()
+    users[0]["username"] = "Élodie"
+    store.import_path(export_dir(tmp_path, [interception(1), interception(2, initiator_id=str(USER_B))],
+                                 users=users))
+    assert [r.initiator.id for r in store.list_interceptions("initiator:éLODIE").results] == [USER_A]
+    assert store.actor("ÉLODIE").user_id == USER_A

@@ -53,10 +53,15 @@ def connect(path: str, *, read_only: bool = False, timeout: float = 0.0) -> sqli
     target = f"file:{Path(path).absolute().as_posix()}?mode=ro" if read_only else path
     con = sqlite3.connect(target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=read_only)
     con.create_function(UNICODE_LIKE, 2, unicode_like, deterministic=True)
+    con.create_function("lower", 1, _lower, deterministic=True)  # every letter, as DuckDB's lower()
     # A searched page builds lists of ids as temporary B-trees: in memory, with room to grow.
     for pragma in ("cache_size = -131072", "temp_store = MEMORY", "mmap_size = 1073741824"):
         con.execute(f"PRAGMA {pragma}")
     return con
+
+
+def _lower(text: str | int | float | bytes | None) -> str | int | float | bytes | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 class SQLiteStore(Store):
