@@ -96,10 +96,11 @@ def test_prefix_treats_like_wildcards_as_plain_characters() -> None:
 
 def test_the_registry_names_the_stores_tables_and_columns() -> None:
     """The query layer knows nothing of the store but these names, which must be the store's."""
-    from aibridge_store._query.fields import FIELDS, SESSIONS_TABLE, TOTALS_TABLE, Child, Totals
-    from aibridge_store._schema import CHILD_TABLES, INTERCEPTION_TOTALS, SESSION_ROLLUP, TOTALS_COLUMNS
+    from aibridge_store._query.fields import FIELDS, INTERCEPTIONS_TABLE, SESSIONS_TABLE, TOTALS_TABLE, Child, Totals
+    from aibridge_store._schema import CHILD_TABLES, INTERCEPTION_TOTALS, INTERCEPTIONS, SESSION_ROLLUP, TOTALS_COLUMNS
 
     assert (TOTALS_TABLE, SESSIONS_TABLE) == (INTERCEPTION_TOTALS, SESSION_ROLLUP)
+    assert INTERCEPTIONS_TABLE == INTERCEPTIONS.name
     children = {table.name: {column.name for column in table.columns} for table in CHILD_TABLES}
     for field in FIELDS.values():
         if isinstance(field.target, Child):

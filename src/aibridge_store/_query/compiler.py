@@ -14,6 +14,7 @@ from .ast import Above, And, AtLeast, AtMost, Below, Contains, Equals, Filter, G
 from .dialect import DUCKDB, Dialect
 from .fields import (
     FIELDS,
+    INTERCEPTIONS_TABLE,
     SESSION_COSTS_TABLE,
     SESSIONS_TABLE,
     TOTALS_TABLE,
@@ -163,6 +164,11 @@ class Compiler:
         else:
             return test(self.compile(target))
         ident = self.dialect.ident
+        if self.dialect.probes_sets:  # one index probe per row, not a set of every matching id
+            row_id = self.column("id") if self.alias else f"{ident(INTERCEPTIONS_TABLE)}.{ident('id')}"
+            inner = test(f"aibridge_set.{ident(target.column)}")
+            return (f"EXISTS (SELECT 1 FROM {ident(rows)} AS aibridge_set "
+                    f"WHERE aibridge_set.{ident(ids)} = {row_id} AND {inner})")
         inner = test(ident(target.column))
         return f"{self.column('id')} IN (SELECT {ident(ids)} FROM {ident(rows)} WHERE {inner})"
 

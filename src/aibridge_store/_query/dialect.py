@@ -23,6 +23,9 @@ class Dialect:
     name = "duckdb"
     true = "TRUE"
     false = "FALSE"
+    probes_sets = False
+    """Whether a term on the totals or the child rows is tested by probing an index once per row
+    (a correlated ``EXISTS``) rather than as the set of every matching interception id."""
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -129,6 +132,7 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     true = "1"
     false = "0"
+    probes_sets = True  # B-tree probes; a set of a million text ids is a large temporary B-tree
 
     def placeholder(self, index: int) -> str:
         return f"?{index}"

@@ -44,6 +44,8 @@ class Duration:
     """Microseconds from ``started_at`` to ``ended_at`` (NULL while in flight)."""
 
 
+INTERCEPTIONS_TABLE = "aibridge_interceptions"
+"""The table the filters select rows of (``_schema.INTERCEPTIONS``)."""
 TOTALS_TABLE = "aibridge_interception_totals"
 """The table of per-interception totals the imports keep (``_schema.INTERCEPTION_TOTALS``)."""
 
