@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f["seconds"] / imports["duckdb"][kind]["seconds"]
             print(f"   {kind:<18}{engine:<8}{f['seconds']:>9.1f}{f['rows']:>12,.0f}{f['rows'] / f['seconds']:>11,.0f}"
                   f"{f['peak_rss_mb']:>9.0f}{ratio:>10.2f}")
-    print(f"   file sizes: " + ", ".join(f"{e} {imports[e]['full']['bytes'] / 2**20:,.0f} MiB" for e in ENGINES))
+    print("   file sizes: " + ", ".join(f"{e} {imports[e]['full']['bytes'] / 2**20:,.0f} MiB" for e in ENGINES))
     print(f"\n== reads through the public API, cold, median of {args.repeat} (ms)")
     print(f"   {'read':<48}{'duckdb':>9}{'sqlite':>9}{'x duckdb':>10}")
     for name, duck in reads["duckdb"].items():
