@@ -64,6 +64,23 @@ def test_the_stores_hold_the_same_rows(stores: tuple[Store, Store]) -> None:
         assert lite.sql(sql).fetchall() == duck.sql(sql).fetchall(), view
 
 
+def test_plain_sqlite3_reads_the_documented_views_of_the_store_file(stores: tuple[Store, Store]) -> None:
+    import sqlite3
+
+    duck, lite = stores
+    assert lite.path is not None
+    with sqlite3.connect(f"file:{lite.path}?mode=ro", uri=True) as plain:  # no function of ours registered
+        for view in ("interceptions", "token_usages", "user_prompts", "tool_usages", "model_thoughts", "sessions",
+                     "users"):
+            assert [plain.execute(f"SELECT count(*) FROM {view}").fetchone()] == duck.sql(
+                f"SELECT count(*) FROM {view}").fetchall(), view
+        newest = plain.execute("SELECT id, started_at, duration_us FROM interceptions WHERE NOT in_flight "
+                               "ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
+        expected = duck.sql("SELECT CAST(id AS VARCHAR), duration_us FROM interceptions WHERE NOT in_flight "
+                            "ORDER BY started_at DESC, id DESC LIMIT 1").fetchall()
+        assert [(newest[0], newest[2])] == expected and newest[1].endswith("Z")
+
+
 @pytest.mark.parametrize("q", QUERIES)
 def test_interception_pages_and_their_cursor_walk(stores: tuple[Store, Store], q: str) -> None:
     first = _same(stores, lambda s: s.list_interceptions(q, limit=40))
