@@ -170,10 +170,11 @@ class Store:
         database file can be open once per process; a second ``open`` of the same file fails with
         :class:`StorageError` until the first store is closed.
 
-        A file has one writer, or any number of readers while nobody writes (README,
+        A DuckDB file has one writer, or any number of readers while nobody writes (README,
         "Concurrency"). When another process holds it, ``open`` waits up to ``timeout`` seconds
         (calling ``on_wait`` once with who holds it), then fails with :class:`StorageError`
-        naming the holder.
+        naming the holder. A SQLite file has readers in any number while one process writes;
+        a second writer waits up to ``timeout`` seconds for the write lock when it imports.
         """
         location = ":memory:" if path is None else os.fspath(path)
         if _engine(engine, None if path is None else location) == "sqlite":
