@@ -50,6 +50,8 @@ class Compiler:
         self.session_row = session_row
         """The row is one of the session rollup's: session figures are read from it directly."""
         self.params: list[Any] = [] if params is None else params
+        self._among_others = False
+        """Whether the term being compiled is one of several that all must hold."""
 
     def compile(self, node: Any) -> str:
         return self._dispatch[type(node)](self, node)
@@ -70,7 +72,11 @@ class Compiler:
     def visit_And(self, node: And) -> str:
         if not node.items:
             return self.dialect.true
-        return " AND ".join(self.compile(item) for item in node.items)
+        among, self._among_others = self._among_others, self._among_others or len(node.items) > 1
+        try:
+            return " AND ".join(self.compile(item) for item in node.items)
+        finally:
+            self._among_others = among
 
     def visit_Or(self, node: Or) -> str:
         fields = {item.field for item in node.items if isinstance(item, Equals)}
@@ -164,7 +170,7 @@ class Compiler:
         else:
             return test(self.compile(target))
         ident = self.dialect.ident
-        if self.dialect.probes_sets:  # one index probe per row, not a set of every matching id
+        if self.dialect.probes_index and (isinstance(target, Totals) or self._among_others):
             row_id = self.column("id") if self.alias else f"{ident(INTERCEPTIONS_TABLE)}.{ident('id')}"
             inner = test(f"aibridge_set.{ident(target.column)}")
             return (f"EXISTS (SELECT 1 FROM {ident(rows)} AS aibridge_set "

@@ -23,9 +23,11 @@ class Dialect:
     name = "duckdb"
     true = "TRUE"
     false = "FALSE"
-    probes_sets = False
-    """Whether a term on the totals or the child rows is tested by probing an index once per row
-    (a correlated ``EXISTS``) rather than as the set of every matching interception id."""
+    probes_index = False
+    """Whether a term on the totals or the child rows is tested by probing their index once per
+    row (a correlated ``EXISTS``) rather than as the set of every matching interception id. Terms
+    on the totals (a row per interception) always probe; terms on child rows probe when other
+    terms narrow the rows too, and are a set when they alone choose (a scan of the child rows)."""
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -132,7 +134,7 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     true = "1"
     false = "0"
-    probes_sets = True  # B-tree probes; a set of a million text ids is a large temporary B-tree
+    probes_index = True  # B-tree probes; a set of a million text ids is a large temporary B-tree
 
     def placeholder(self, index: int) -> str:
         return f"?{index}"
