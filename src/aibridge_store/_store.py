@@ -40,6 +40,7 @@ from .errors import NotFoundError, SchemaVersionError, SqlError, StorageError
 from .models import InterceptionsPage, SessionsPage, SessionThreads
 
 if TYPE_CHECKING:
+    from ._dataset import DatasetExport
     from ._load import Importer, ImportSummary, ProgressCallback
     from ._reports import Report, Window
     from ._reports.pricebook import PriceBook
@@ -642,6 +643,16 @@ class Store:
 
         with self._reading() as con:
             return copy_store(con, path, replace=replace)
+
+    def export_dataset(self, out: str | os.PathLike[str]) -> DatasetExport:
+        """Write the store as a dataset at ``out``: Hive-partitioned Parquet by the interceptions'
+        start day, with a manifest, which Spark, Trino and DuckDB read (README, "Scale out"). A
+        later export rewrites only the days whose rows changed, each day's file replaced whole.
+        Returns what it wrote."""
+        from ._dataset import export_dataset
+
+        with self._reading() as con:
+            return export_dataset(con, out)
 
     def load_prices(self, path: str | os.PathLike[str] | None) -> None:
         """Price with your own prices where they apply, genai-prices elsewhere: a TOML or JSON file

@@ -323,6 +323,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     copy.add_argument("out", metavar="FILE", help="the SQLite file to write")
     copy.add_argument("--replace", action="store_true", help="write over FILE if it exists")
+    dataset = commands.add_parser(
+        "export-dataset", help="write the store as day-partitioned Parquet for Spark, Trino or DuckDB (incremental)",
+        epilog="example: aibridge-store export-dataset lake/aibridge/  (again later: only changed days are written)",
+    )
+    dataset.add_argument("out", metavar="DIR", help="the dataset's folder (created if missing)")
     for name, key in (("models", "model"), ("clients", "client")):
         _listing(commands, name, f"distinct {name} of ended interceptions", f"a {key} prefix ({key}:PREFIX or PREFIX)")
     for command in (lst, ses, one):
@@ -401,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _prune(args)
         if args.command == "copy-to-sqlite":
             return _copy_to_sqlite(args)
+        if args.command == "export-dataset":
+            return _export_dataset(args)
         if args.command == "help":
             from . import search_help
 
@@ -440,6 +447,18 @@ def _copy_to_sqlite(args: argparse.Namespace) -> int:
         written = store.copy_to_sqlite(args.out, replace=args.replace)
     print(f"wrote {written['aibridge_interceptions']:,} interceptions ({sum(written.values()):,} rows in all) "
           f"to {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _export_dataset(args: argparse.Namespace) -> int:
+    if not os.path.exists(args.db):
+        raise StorageError(f"no store at {args.db!r}")
+    started = time.perf_counter()
+    with _open(args, read_only=True) as store:
+        done = store.export_dataset(args.out)
+    print(f"{args.out}: {len(done.days_written):,} day(s) written, {len(done.days_removed):,} removed, "
+          f"{done.days_unchanged:,} unchanged; {done.rows.get('aibridge_interceptions', 0):,} interceptions "
+          f"in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -29,6 +29,7 @@ from .._store import Store, _first_line, _instant
 from ..errors import SchemaVersionError, StorageError
 
 if TYPE_CHECKING:
+    from .._dataset import DatasetExport
     from .._load import Importer
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -356,6 +357,12 @@ class SQLiteStore(Store):
         with self._mirror_reading() as con:
             return copy_store(con, path, replace=replace)
 
+
+    def export_dataset(self, out: str | os.PathLike[str]) -> DatasetExport:
+        from .._dataset import export_dataset
+
+        with self._mirror_reading() as con:
+            return export_dataset(con, out)
 
 def _create(location: str) -> None:
     """A new, empty SQLite store: the empty DuckDB store's tables, written as a copy (once per
