@@ -24,6 +24,8 @@ class Dialect:
     true = "TRUE"
     false = "FALSE"
     probes_index = False
+    materialized = "MATERIALIZED "
+    """How a CTE is asked to be computed once (Spark decides that itself)."""
     """Whether a term on the totals or the child rows is tested by probing their index once per
     row (a correlated ``EXISTS``) rather than as the set of every matching interception id. Terms
     on the totals (a row per interception) always probe; terms on child rows probe when other
@@ -219,9 +221,11 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
 
 
 class SparkDialect(Dialect):
-    """Spark SQL: backquoted identifiers, named parameters, ``timestamp_micros``."""
+    """Spark SQL over the dataset (UUIDs and JSON as text): backquoted identifiers, named
+    parameters, ``timestamp_micros``."""
 
     name = "spark"
+    materialized = ""
 
     def ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -253,6 +257,18 @@ class SparkDialect(Dialect):
 
     def micros_between(self, start: str, end: str) -> str:
         return f"(unix_micros({end}) - unix_micros({start}))"
+
+    def text(self, column: str) -> str:
+        return column  # the dataset holds UUIDs and JSON as text
+
+    def go_time(self, column: str) -> str:
+        return f"concat(date_format({column}, 'yyyy-MM-dd'), 'T', date_format({column}, 'HH:mm:ss.SSSSSS'), 'Z')"
+
+    def micros(self, instant: str) -> str:
+        return f"unix_micros({instant})"
+
+    def in_ids(self, column: str, placeholder: str) -> str:
+        return f"array_contains(split({placeholder}, ','), {column})"
 
 
 DUCKDB = Dialect()

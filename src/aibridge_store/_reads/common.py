@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from .._auth import Actor
+from .._engines.spark_connection import SparkConnection
 from .._gocompat import as_uuid
 from .._query import And, BindContext, Compiler, Endpoint, compile_query_filters
 from .._query.dialect import DUCKDB, SQLITE, Dialect
@@ -17,12 +18,14 @@ from .._schema import USERS, ident
 from . import jsonsql as js
 from .memo import ReadMemo
 
-Connection = duckdb.DuckDBPyConnection | sqlite3.Connection
-"""What reads run on: the DuckDB store's connection, or a SQLite store's."""
+Connection = duckdb.DuckDBPyConnection | sqlite3.Connection | SparkConnection
+"""What reads run on: the DuckDB store's connection, a SQLite store's, or a Spark session's."""
 
 
 def dialect_of(con: Connection) -> Dialect:
     """The SQL dialect of a read connection."""
+    if isinstance(con, SparkConnection):
+        return con.dialect
     return SQLITE if isinstance(con, sqlite3.Connection) else DUCKDB
 
 

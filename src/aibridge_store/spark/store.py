@@ -1,0 +1,129 @@
+"""Reads over a dataset on Spark: the store's read API, compiled to Spark SQL."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .._auth import Actor, Role
+from .._dataset import DATA_FILE, PARTITIONED, columns, read_manifest
+from .._engines.spark_connection import SparkConnection, our_settings
+from .._query import CLIENTS_SEARCH, MODELS_SEARCH
+from .._reads.catalog import list_catalog
+from .._reads.common import resolve_user
+from .._reads.interceptions import list_interceptions
+from .._reads.sessions import list_sessions
+from .._reads.threads import get_session_threads
+from ..errors import NotFoundError, StorageError
+from ..models import InterceptionsPage, SessionsPage, SessionThreads
+
+
+class SparkStore:
+    """The store's reads over a dataset (``aibridge-store export-dataset`` or
+    :func:`aibridge_store.spark.import_sources`) on a Spark session: the same search language,
+    paging and models as :class:`~aibridge_store.Store`, answered by Spark SQL.
+
+    Each table of the dataset becomes a temporary view of the session, named as the store's table.
+    Call :meth:`refresh` after the dataset was written again."""
+
+    def __init__(self, spark: Any, path: str | os.PathLike[str]) -> None:
+        self.spark = spark
+        self.path = Path(path)
+        self._con = SparkConnection(spark)
+        self._lock = threading.Lock()
+        self.manifest: dict[str, Any] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the manifest and the dataset's files again."""
+        manifest = read_manifest(self.path)
+        if manifest is None:
+            raise StorageError(f"no dataset at {os.fspath(self.path)!r} (its manifest.json is missing)")
+        self.manifest = manifest
+        with our_settings(self.spark):
+            for table, cols in columns().items():
+                self._register(table, cols)
+
+    def _register(self, table: str, cols: list[tuple[str, str]]) -> None:
+        names = [name for name, _ in cols]
+        folder = self.path / table
+        if table in PARTITIONED and any(folder.glob("day=*")):
+            frame = self.spark.read.option("basePath", str(folder)).parquet(str(folder))
+        elif (folder / DATA_FILE).exists():
+            frame = self.spark.read.parquet(str(folder / DATA_FILE))
+        else:
+            frame = self.spark.createDataFrame([], _empty_schema(cols))
+        frame.select(*names).createOrReplaceTempView(table)
+
+    @contextmanager
+    def _reading(self) -> Iterator[SparkConnection]:
+        with self._lock:
+            yield self._con
+
+    def actor(self, user: str | Any, *, role: Role = "member") -> Actor:
+        """Who reads: a user of the dataset by id or username, as :meth:`Store.actor`."""
+        with self._reading() as con:
+            user_id = resolve_user(con, user)
+        if user_id is None:
+            raise NotFoundError(f"no user {user!r} in the dataset")
+        return Actor(user_id=user_id, role=role)
+
+    def list_interceptions(
+        self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, after_id: Any = None,
+        actor: Actor | None = None, strict: bool = False,
+    ) -> InterceptionsPage:
+        """As :meth:`Store.list_interceptions`."""
+        with self._reading() as con:
+            return list_interceptions(con, q, limit=limit, offset=offset, after_id=after_id, actor=actor,
+                                      strict=strict)
+
+    def list_sessions(
+        self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0,
+        after_session_id: str | None = None, after_initiator_id: Any = None, actor: Actor | None = None,
+        strict: bool = False,
+    ) -> SessionsPage:
+        """As :meth:`Store.list_sessions`, from the session rollup written with the dataset."""
+        with self._reading() as con:
+            return list_sessions(con, q, limit=limit, offset=offset, after_session_id=after_session_id,
+                                 after_initiator_id=after_initiator_id, actor=actor, strict=strict)
+
+    def get_session_threads(
+        self, session_id: str, *, after_id: Any = None, before_id: Any = None, limit: int | str | None = None,
+        actor: Actor | None = None,
+    ) -> SessionThreads:
+        """As :meth:`Store.get_session_threads`."""
+        with self._reading() as con:
+            return get_session_threads(con, session_id, after_id=after_id, before_id=before_id, limit=limit,
+                                       actor=actor)
+
+    def list_models(
+        self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
+    ) -> list[str]:
+        """As :meth:`Store.list_models`."""
+        with self._reading() as con:
+            return list_catalog(con, MODELS_SEARCH, q, limit=limit, offset=offset, actor=actor)
+
+    def list_clients(
+        self, q: str = "", *, limit: int | str | None = None, offset: int | str = 0, actor: Actor | None = None
+    ) -> list[str]:
+        """As :meth:`Store.list_clients`."""
+        with self._reading() as con:
+            return list_catalog(con, CLIENTS_SEARCH, q, limit=limit, offset=offset, actor=actor)
+
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        """A Spark DataFrame of ``query`` over the dataset's views (Spark SQL)."""
+        return self.spark.sql(query, args=params) if params else self.spark.sql(query)
+
+
+_SPARK_TYPES = {
+    "UUID": "STRING", "VARCHAR": "STRING", "JSON": "STRING", "TIMESTAMPTZ": "TIMESTAMP", "BIGINT": "BIGINT",
+    "BOOLEAN": "BOOLEAN", "DATE": "DATE", "VARCHAR[]": "ARRAY<STRING>",
+}
+
+
+def _empty_schema(cols: list[tuple[str, str]]) -> str:
+    return ", ".join(f"`{name}` {_SPARK_TYPES[kind]}" for name, kind in cols)
