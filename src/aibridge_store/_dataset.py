@@ -46,6 +46,8 @@ LAYOUT_VERSION = 1
 DAY = "day"
 """The partition column (a DATE, the UTC day)."""
 DATA_FILE = "data.parquet"
+FINGERPRINT = "duckdb hash"
+"""How this writer fingerprints a day's rows (another writer's fingerprints are not compared)."""
 
 PARTITIONED: dict[str, str] = {
     INTERCEPTIONS.name: '"started_at"',
@@ -106,6 +108,19 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     return manifest
 
 
+def comparable_manifest(root: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The dataset's manifest if this writer can compare its fingerprints (the same layout,
+    schema and hash), else None: everything is written again."""
+    old = read_manifest(root)
+    if old is None:
+        return None
+    if (old.get("layout_version"), old.get("schema_version"), old.get("fingerprint")) != (
+        LAYOUT_VERSION, SCHEMA_VERSION, fingerprint
+    ):
+        return None
+    return old
+
+
 def _fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
     """(day → table → [rows, digest]) of the partitioned tables, (table → [rows, digest]) of the others."""
     days: dict[str, dict[str, list[Any]]] = {}
@@ -132,9 +147,7 @@ def export_dataset(con: duckdb.DuckDBPyConnection, out: str | os.PathLike[str]) 
     what changed since the dataset's last export."""
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    old = read_manifest(root)
-    if old is not None and (old.get("layout_version"), old.get("schema_version")) != (LAYOUT_VERSION, SCHEMA_VERSION):
-        old = None  # another layout: everything is written again
+    old = comparable_manifest(root, FINGERPRINT)
     days, whole = _fingerprints(con)
     old_days: dict[str, Any] = (old or {}).get("days", {})
     old_whole: dict[str, Any] = (old or {}).get("tables_fingerprint", {})
@@ -224,12 +237,12 @@ def _write_manifest(
     first, last = con.execute(
         f'SELECT min("started_at"), max("started_at") FROM {ident(INTERCEPTIONS.name)}'
     ).fetchall()[0]
-    write_manifest(root, days=days, whole=whole, rows=rows, first=first, last=last)
+    write_manifest(root, days=days, whole=whole, rows=rows, first=first, last=last, fingerprint=FINGERPRINT)
 
 
 def write_manifest(
     root: Path, *, days: dict[str, Any], whole: dict[str, Any], rows: dict[str, int],
-    first: datetime | None, last: datetime | None,
+    first: datetime | None, last: datetime | None, fingerprint: str,
 ) -> None:
     """Write the manifest (atomically, last): what readers and the next export rely on."""
     def instant(moment: datetime | None) -> str | None:
@@ -243,6 +256,7 @@ def write_manifest(
         "partitioned_by": {"column": DAY, "tables": list(PARTITIONED)},
         "rows": rows,
         "time_range": {"first_started_at": instant(first), "last_started_at": instant(last)},
+        "fingerprint": fingerprint,
         "days": dict(sorted(days.items())),
         "tables_fingerprint": whole,
     }

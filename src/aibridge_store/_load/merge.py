@@ -207,6 +207,21 @@ def _content_hash(table: Table, alias: str, leave_out: tuple[str, ...] = ()) -> 
     return f"md5(CAST(row({values}) AS VARCHAR))"
 
 
+def interception_digest(alias: str) -> str:
+    """SQL: the hash that decides between two log copies of one interception of equal origin (the
+    larger wins). Thread ids are left out: on rows without them in the log they are derived
+    (lineage.py), not part of the copy."""
+    leave_out = ("id", "ended_at", "thread_parent_id", "thread_root_id", "session_id")
+    return _content_hash(INTERCEPTIONS, alias, leave_out)
+
+
+def fuller_sql(table: Table, alias: str) -> str:
+    """SQL: what decides between two log copies of one child row (the larger wins): the longer
+    metadata, then the larger hash."""
+    size = f'COALESCE(length(CAST({alias}."metadata" AS VARCHAR)), 0)'
+    return f"lpad(CAST({size} AS VARCHAR), 12, '0') || {_content_hash(table, alias)}"
+
+
 def _merge_insert_only(run: ImportRun, table: Table, source: Staged) -> TableCounts:
     keep = _drop_duplicates(run, table, f"s.{ident(ROW)}")
     return TableCounts(inserted=_insert_new(run, table, keep))
@@ -215,11 +230,7 @@ def _merge_insert_only(run: ImportRun, table: Table, source: Staged) -> TableCou
 def _merge_interceptions(run: ImportRun, table: Table, source: Staged) -> TableCounts:
     origin = ident(ORIGIN)
 
-    def digest(alias: str) -> str:
-        # Two log copies of equal origin: the larger hash wins. Thread ids are left out: on rows
-        # without them in the log they are derived (lineage.py), not part of the copy.
-        return _content_hash(table, alias, ("id", "ended_at", "thread_parent_id", "thread_root_id", "session_id"))
-
+    digest = interception_digest
     tie = f"{digest('s')} DESC" if from_log(source) else f"s.{ident(ROW)} DESC"
     keep = _drop_duplicates(run, table, f's.{origin} DESC, s."ended_at" IS NULL, {tie}')
     better = (
@@ -272,9 +283,8 @@ def _merge_children(run: ImportRun, table: Table, source: Staged) -> TableCounts
         inserted = _insert_new(run, table, keep)
         return TableCounts(inserted=inserted - replaced, merged=replaced)
 
-    def fuller(alias: str) -> str:  # the copy with the longer metadata, then the larger hash
-        size = f'COALESCE(length(CAST({alias}."metadata" AS VARCHAR)), 0)'
-        return f"lpad(CAST({size} AS VARCHAR), 12, '0') || {_content_hash(table, alias)}"
+    def fuller(alias: str) -> str:
+        return fuller_sql(table, alias)
 
     keep = _drop_duplicates(run, table, f"{fuller('s')} DESC")
     run.execute(
