@@ -46,8 +46,9 @@ LAYOUT_VERSION = 1
 DAY = "day"
 """The partition column (a DATE, the UTC day)."""
 DATA_FILE = "data.parquet"
-FINGERPRINT = "duckdb hash"
-"""How this writer fingerprints a day's rows (another writer's fingerprints are not compared)."""
+FINGERPRINT = "duckdb hash of the dataset's values"
+"""How a day's rows are fingerprinted (by DuckDB, over the values as the dataset holds them, so
+that an export and a Spark import compare each other's days)."""
 
 PARTITIONED: dict[str, str] = {
     INTERCEPTIONS.name: '"started_at"',
@@ -122,19 +123,46 @@ def comparable_manifest(root: Path, fingerprint: str) -> dict[str, Any] | None:
 
 
 def _fingerprints(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
-    """(day → table → [rows, digest]) of the partitioned tables, (table → [rows, digest]) of the others."""
+    """(day → table → [rows, digest]) of the partitioned tables, (table → [rows, digest]) of the
+    others, over the store's tables."""
+    def rows(table: str) -> str:
+        day = f", {_day_sql(table)} AS {DAY}" if table in PARTITIONED else ""
+        return f"SELECT {_select(table, columns()[table])}{day} FROM {ident(table)}"
+
+    return _fingerprint_rows(con, rows)
+
+
+def fingerprint_folder(
+    con: duckdb.DuckDBPyConnection, folder: Path
+) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
+    """The same fingerprints over a dataset's files (as another writer left them in ``folder``)."""
+    def rows(table: str) -> str:
+        names = ", ".join(ident(c) for c, _ in columns()[table])
+        if table in PARTITIONED:
+            if not any((folder / table).glob(f"{DAY}=*/*.parquet")):
+                return f"SELECT {names}, CAST(NULL AS DATE) AS {DAY} WHERE FALSE"
+            files = _quote(str(folder / table / f"{DAY}=*" / "*.parquet"))
+            return f"SELECT {names}, {DAY} FROM read_parquet({files}, hive_partitioning = true)"
+        return f"SELECT {names} FROM read_parquet({_quote(str(folder / table / '*.parquet'))})"
+
+    return _fingerprint_rows(con, rows)
+
+
+def _fingerprint_rows(
+    con: duckdb.DuckDBPyConnection, rows: Any
+) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
     days: dict[str, dict[str, list[Any]]] = {}
     whole: dict[str, list[Any]] = {}
     for table, cols in columns().items():
         digest = _digest(cols)
         if table in PARTITIONED:
-            for day, rows, value in con.execute(
-                f"SELECT CAST({_day_sql(table)} AS VARCHAR) AS d, count(*), {digest} FROM {ident(table)} GROUP BY d"
+            for day, n, value in con.execute(
+                f"SELECT CAST({DAY} AS VARCHAR) AS d, count(*), {digest} FROM ({rows(table)}) GROUP BY d"
             ).fetchall():
-                days.setdefault(day, {})[table] = [rows, value]
+                days.setdefault(day, {})[table] = [n, value]
         else:
-            rows, value = con.execute(f"SELECT count(*), {digest} FROM {ident(table)}").fetchall()[0]
-            whole[table] = [rows, value]
+            n, value = con.execute(f"SELECT count(*), {digest} FROM ({rows(table)})").fetchall()[0]
+            whole[table] = [n, value]
     return days, whole
 
 
@@ -142,83 +170,109 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@dataclass
+class Changes:
+    """What a write must do to bring a dataset to new fingerprints."""
+
+    days: dict[str, dict[str, list[Any]]]
+    whole: dict[str, list[Any]]
+    changed: list[str]
+    removed: list[str]
+    tables: list[str]
+    """The unpartitioned tables to write again."""
+
+
+def plan_changes(
+    root: Path, days: dict[str, dict[str, list[Any]]], whole: dict[str, list[Any]]
+) -> Changes:
+    """Compare new fingerprints with the dataset's manifest: the days and tables to write."""
+    old = comparable_manifest(root, FINGERPRINT) or {}
+    old_days: dict[str, Any] = old.get("days", {})
+    old_whole: dict[str, Any] = old.get("tables_fingerprint", {})
+    changed = sorted(d for d in days if days[d] != old_days.get(d) or not _day_complete(root, d, days[d]))
+    removed = sorted(set(old_days) - set(days))
+    tables = [t for t, p in whole.items() if p != old_whole.get(t) or not (root / t / DATA_FILE).exists()]
+    return Changes(days, whole, changed, removed, tables)
+
+
 def export_dataset(con: duckdb.DuckDBPyConnection, out: str | os.PathLike[str]) -> DatasetExport:
     """Write the store ``con`` reads (in one snapshot) as a dataset at ``out``, rewriting only
     what changed since the dataset's last export."""
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    old = comparable_manifest(root, FINGERPRINT)
-    days, whole = _fingerprints(con)
-    old_days: dict[str, Any] = (old or {}).get("days", {})
-    old_whole: dict[str, Any] = (old or {}).get("tables_fingerprint", {})
-    changed = sorted(d for d in days if days[d] != old_days.get(d) or not _day_complete(root, d, days[d]))
-    removed = sorted(set(old_days) - set(days))
-    result = DatasetExport(str(root), days_written=changed, days_removed=removed,
-                           days_unchanged=len(days) - len(changed))
-    staging = root / f".staging-{uuid.uuid4().hex}"
+    changes = plan_changes(root, *_fingerprints(con))
+    aside = root / f".staging-{uuid.uuid4().hex}"
     try:
-        if changed:
-            _write_days(con, root, staging, changed, days)
-        for day in removed:
-            _remove_day(root, day)
-        for table, print_ in whole.items():
-            if print_ != old_whole.get(table) or not (root / table / DATA_FILE).exists():
-                _write_whole(con, root, staging, table)
-                result.tables_written.append(table)
+        aside.mkdir()
+        if changes.changed:
+            _copy_days(con, aside, changes.changed)
+        for table in changes.tables:
+            _copy_whole(con, aside, table)
+        place(root, aside, changes)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    result.rows = _row_counts(days, whole)
-    _write_manifest(con, root, days, whole, result.rows)
-    return result
+        shutil.rmtree(aside, ignore_errors=True)
+    first, last = con.execute(
+        f'SELECT min("started_at"), max("started_at") FROM {ident(INTERCEPTIONS.name)}'
+    ).fetchall()[0]
+    rows = write_manifest(root, changes, first=first, last=last)
+    return DatasetExport(str(root), days_written=changes.changed, days_removed=changes.removed,
+                         days_unchanged=len(changes.days) - len(changes.changed), tables_written=changes.tables,
+                         rows=rows)
 
 
 def _day_complete(root: Path, day: str, tables: dict[str, list[Any]]) -> bool:
     return all((root / table / f"{DAY}={day}" / DATA_FILE).exists() for table in tables)
 
 
-def _write_days(
-    con: duckdb.DuckDBPyConnection, root: Path, staging: Path, changed: list[str], days: dict[str, Any]
-) -> None:
-    """One partitioned COPY per table of the changed days into ``staging``, then each day's files
-    renamed into place, a day at a time."""
+def _copy_days(con: duckdb.DuckDBPyConnection, aside: Path, changed: list[str]) -> None:
+    """One partitioned COPY per table of the changed days into ``aside``."""
     listed = ", ".join(f"DATE {_quote(d)}" for d in changed)
     cols = columns()
-    staging.mkdir(parents=True, exist_ok=True)
     for table in PARTITIONED:
-        target = staging / table
         con.execute(
             f"COPY (SELECT {_select(table, cols[table])}, {_day_sql(table)} AS {DAY} FROM {ident(table)} "
-            f"WHERE {_day_sql(table)} IN ({listed})) TO {_quote(str(target))} "
+            f"WHERE {_day_sql(table)} IN ({listed})) TO {_quote(str(aside / table))} "
             f"(FORMAT parquet, PARTITION_BY ({DAY}), FILENAME_PATTERN 'part_{{i}}', COMPRESSION zstd)"
         )
-    for day in changed:
+
+
+def _copy_whole(con: duckdb.DuckDBPyConnection, aside: Path, table: str) -> None:
+    (aside / table).mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"COPY (SELECT {_select(table, columns()[table])} FROM {ident(table)}) "
+        f"TO {_quote(str(aside / table / DATA_FILE))} (FORMAT parquet, COMPRESSION zstd)"
+    )
+
+
+def _one_file(folder: Path) -> Path | None:
+    found = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if len(found) > 1:
+        raise StorageError(f"{folder}: {len(found)} files were written, expected one")
+    return found[0] if found else None
+
+
+def place(root: Path, aside: Path, changes: Changes) -> None:
+    """Rename what was written ``aside`` into the dataset: each changed day's file of every
+    partitioned table (a day without rows of a table loses its folder), the days that are gone,
+    then the unpartitioned tables. Each rename replaces one file whole."""
+    for day in changes.changed:
         for table in PARTITIONED:
             final = root / table / f"{DAY}={day}"
-            written = sorted((staging / table / f"{DAY}={day}").glob("*.parquet"))
-            if day not in days or table not in days[day]:
-                if final.exists():
-                    shutil.rmtree(final)
+            written = _one_file(aside / table / f"{DAY}={day}")
+            if written is None or table not in changes.days.get(day, {}):
+                shutil.rmtree(final, ignore_errors=True)
                 continue
-            if len(written) != 1:
-                raise StorageError(f"export of {table} for {day} wrote {len(written)} files, expected one")
             final.mkdir(parents=True, exist_ok=True)
-            os.replace(written[0], final / DATA_FILE)
-
-
-def _remove_day(root: Path, day: str) -> None:
-    for table in PARTITIONED:
-        shutil.rmtree(root / table / f"{DAY}={day}", ignore_errors=True)
-
-
-def _write_whole(con: duckdb.DuckDBPyConnection, root: Path, staging: Path, table: str) -> None:
-    staging.mkdir(parents=True, exist_ok=True)
-    temporary = staging / f"{table}.parquet"
-    con.execute(
-        f"COPY (SELECT {_select(table, columns()[table])} FROM {ident(table)}) TO {_quote(str(temporary))} "
-        f"(FORMAT parquet, COMPRESSION zstd)"
-    )
-    (root / table).mkdir(parents=True, exist_ok=True)
-    os.replace(temporary, root / table / DATA_FILE)
+            os.replace(written, final / DATA_FILE)
+    for day in changes.removed:
+        for table in PARTITIONED:
+            shutil.rmtree(root / table / f"{DAY}={day}", ignore_errors=True)
+    for table in changes.tables:
+        written = _one_file(aside / table)
+        if written is None:
+            raise StorageError(f"{aside / table}: no file was written")
+        (root / table).mkdir(parents=True, exist_ok=True)
+        os.replace(written, root / table / DATA_FILE)
 
 
 def _row_counts(days: dict[str, dict[str, list[Any]]], whole: dict[str, list[Any]]) -> dict[str, int]:
@@ -231,23 +285,13 @@ def _row_counts(days: dict[str, dict[str, list[Any]]], whole: dict[str, list[Any
     return rows
 
 
-def _write_manifest(
-    con: duckdb.DuckDBPyConnection, root: Path, days: dict[str, Any], whole: dict[str, Any], rows: dict[str, int]
-) -> None:
-    first, last = con.execute(
-        f'SELECT min("started_at"), max("started_at") FROM {ident(INTERCEPTIONS.name)}'
-    ).fetchall()[0]
-    write_manifest(root, days=days, whole=whole, rows=rows, first=first, last=last, fingerprint=FINGERPRINT)
-
-
-def write_manifest(
-    root: Path, *, days: dict[str, Any], whole: dict[str, Any], rows: dict[str, int],
-    first: datetime | None, last: datetime | None, fingerprint: str,
-) -> None:
-    """Write the manifest (atomically, last): what readers and the next export rely on."""
+def write_manifest(root: Path, changes: Changes, *, first: datetime | None, last: datetime | None) -> dict[str, int]:
+    """Write the manifest (atomically, last): what readers and the next write rely on. Returns
+    the rows per table."""
     def instant(moment: datetime | None) -> str | None:
         return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
+    rows = _row_counts(changes.days, changes.whole)
     manifest = {
         "layout": LAYOUT,
         "layout_version": LAYOUT_VERSION,
@@ -256,10 +300,11 @@ def write_manifest(
         "partitioned_by": {"column": DAY, "tables": list(PARTITIONED)},
         "rows": rows,
         "time_range": {"first_started_at": instant(first), "last_started_at": instant(last)},
-        "fingerprint": fingerprint,
-        "days": dict(sorted(days.items())),
-        "tables_fingerprint": whole,
+        "fingerprint": FINGERPRINT,
+        "days": dict(sorted(changes.days.items())),
+        "tables_fingerprint": changes.whole,
     }
     temporary = root / f".{MANIFEST}.{uuid.uuid4().hex}"
     temporary.write_text(json.dumps(manifest, indent=1) + "\n")
     os.replace(temporary, root / MANIFEST)
+    return rows

@@ -80,7 +80,9 @@ def import_sources(
             _register(spark, root, staged)
             rules.apply(spark)
             written = write_dataset(spark, root, folder / "out")
-        result.rows, result.days_written, result.days_unchanged = written
+        changes, result.rows = written
+        result.days_written = changes.changed
+        result.days_unchanged = len(changes.days) - len(changes.changed)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return result

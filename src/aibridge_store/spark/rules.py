@@ -76,8 +76,13 @@ def _cols(table: str, prefix: str = "") -> str:
     return ", ".join(prefix + ident(c) for c, _ in columns()[table])
 
 
-def _view(spark: Any, name: str, sql: str) -> None:
-    spark.sql(sql).createOrReplaceTempView(name)
+def _view(spark: Any, name: str, sql: str, *, keep: bool = False) -> None:
+    """A temporary view of ``sql``; ``keep`` computes it now (a local checkpoint), for a step that
+    several later ones read: their plans then start from its rows, not from its whole lineage."""
+    frame = spark.sql(sql)
+    if keep:
+        frame = frame.localCheckpoint(eager=True)
+    frame.createOrReplaceTempView(name)
 
 
 def _copies(table: str, *extra: str) -> str:
@@ -134,7 +139,7 @@ SELECT {keep}, {is_log} AS __log FROM (
     FROM ({_copies(table, FULLER)})
 ) WHERE __n = 1""")
     same = " AND ".join(f"o.{ident(k)} = w.{ident(k)}" for k in NATURAL_KEYS[table])
-    _view(spark, f"__merged_{table}", f"""
+    _view(spark, f"__merged_{table}", keep=True, sql=f"""
 SELECT {", ".join("w." + ident(c) for c in names)} FROM __deduped_{table} AS w
 LEFT ANTI JOIN (SELECT * FROM __deduped_{table} WHERE NOT __log) AS o
     ON w.__log AND {same}
@@ -143,7 +148,7 @@ LEFT ANTI JOIN (SELECT * FROM __deduped_{table} WHERE NOT __log) AS o
 
 def _first_copy(spark: Any, table: str, key: tuple[str, ...], order: str = f"{SOURCE}, {ROW}") -> None:
     names = [c for c, _ in columns()[table] if c != PARENT_TIME]
-    _view(spark, f"__merged_{table}", f"""
+    _view(spark, f"__merged_{table}", keep=True, sql=f"""
 SELECT {", ".join(map(ident, names))} FROM (
     SELECT *, row_number() OVER (PARTITION BY {", ".join(map(ident, key))} ORDER BY {order}) AS __n
     FROM ({_copies(table)})
@@ -163,7 +168,7 @@ SELECT DISTINCT "interception_id", "ended_at" FROM (
     names = [c for c, _ in columns()[INTERCEPTIONS.name] if c != LAST_PROMPT_AT]
     chosen = ", ".join('COALESCE(i."ended_at", e.first_end) AS "ended_at"' if c == "ended_at" else f"i.{ident(c)}"
                        for c in names)
-    _view(spark, "__ended_interceptions", f"""
+    _view(spark, "__ended_interceptions", keep=True, sql=f"""
 SELECT {chosen} FROM __deduped_interceptions AS i
 LEFT JOIN (SELECT "interception_id", min("ended_at") AS first_end FROM __all_ends GROUP BY 1) AS e
     ON e."interception_id" = i."id\"""")
@@ -220,14 +225,14 @@ LEFT JOIN __ended_interceptions AS r ON r."id" = t.top""")
 
 def _derived(spark: Any) -> None:
     interceptions = final(INTERCEPTIONS.name)
-    _view(spark, interceptions, f"""
+    _view(spark, interceptions, keep=True, sql=f"""
 SELECT {", ".join('p.newest AS ' + ident(c) if c == LAST_PROMPT_AT else 'i.' + ident(c)
                   for c, _ in columns()[INTERCEPTIONS.name])}
 FROM __linked_interceptions AS i
 LEFT JOIN (SELECT "interception_id", max("created_at") AS newest FROM __merged_{USER_PROMPTS.name} GROUP BY 1) AS p
     ON p."interception_id" = i."id\"""")
     for child in CHILD_TABLES:
-        _view(spark, final(child.name), f"""
+        _view(spark, final(child.name), keep=True, sql=f"""
 SELECT {", ".join('p."started_at" AS ' + ident(c) if c == PARENT_TIME else 'c.' + ident(c)
                   for c, _ in columns()[child.name])}
 FROM __merged_{child.name} AS c LEFT JOIN {interceptions} AS p ON p."id" = c."interception_id\"""")

@@ -1,122 +1,55 @@
-"""Write the rules' result (the ``__final_<table>`` views) into the dataset layout: every table
-is computed and written aside first, then the changed days are renamed into place a file at a
-time, then the small tables, then the manifest (:mod:`aibridge_store._dataset`)."""
+"""Write the rules' result (the ``__final_<table>`` views) into the dataset layout: Spark writes
+every table aside (one file per day), DuckDB fingerprints what was written, and only the days
+and tables whose fingerprints changed are renamed into place, then the manifest is written
+(:mod:`aibridge_store._dataset`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-from .._dataset import DATA_FILE, DAY, PARTITIONED, columns, comparable_manifest, write_manifest
+import duckdb
+
+from .._dataset import DAY, PARTITIONED, Changes, columns, fingerprint_folder, place, plan_changes
+from .._dataset import write_manifest as _write_manifest
 from .._schema import INTERCEPTIONS, ident
-from ..errors import StorageError
 from . import rules
 
-FINGERPRINT = "spark xxhash64"
 
-
-def _day_sql(table: str) -> str:
-    instant = PARTITIONED[table]
-    return f"to_date({instant})"
-
-
-def write_dataset(spark: Any, root: Path, aside: Path) -> tuple[dict[str, int], list[str], int]:
-    """Write every table; return (rows per table, days written, days unchanged)."""
-    old = comparable_manifest(root, FINGERPRINT)
-    frames = {table: spark.table(rules.final(table)).persist() for table in columns()}
+def write_dataset(spark: Any, root: Path, aside: Path) -> tuple[Changes, dict[str, int]]:
+    """Write every table aside, then what changed into ``root``; return the changes and the
+    rows per table."""
+    for table in columns():
+        _write_aside(spark, table, aside / table)
+    con = duckdb.connect()
     try:
-        days, whole = _fingerprints(spark, frames)
-        old_days: dict[str, Any] = (old or {}).get("days", {})
-        old_whole: dict[str, Any] = (old or {}).get("tables_fingerprint", {})
-        changed = sorted(d for d in days if days[d] != old_days.get(d) or not _complete(root, d, days[d]))
-        removed = sorted(set(old_days) - set(days))
-        rewrite = [t for t in whole if whole[t] != old_whole.get(t) or not (root / t / DATA_FILE).exists()]
-        _write_aside(spark, frames, aside, changed, rewrite)
-        _move_into_place(root, aside, changed, removed, rewrite, days)
-        first, last = spark.sql(
-            f'SELECT min("started_at"), max("started_at") FROM {rules.final(INTERCEPTIONS.name)}'
-        ).collect()[0]
-    finally:
-        for frame in frames.values():
-            frame.unpersist()
-    rows = {table: 0 for table in columns()}
-    for tables in days.values():
-        for table, (n, _) in tables.items():
-            rows[table] += int(n)
-    rows.update({table: int(n) for table, (n, _) in whole.items()})
-    write_manifest(root, days=days, whole=whole, rows=rows, first=first, last=last, fingerprint=FINGERPRINT)
-    return rows, changed, len(days) - len(changed)
-
-
-def _digest(table: str) -> str:
-    cols = ", ".join(ident(c) for c, _ in columns()[table])
-    return f"CAST(sum(CAST(xxhash64({cols}) AS DECIMAL(38, 0))) AS STRING)"
-
-
-def _fingerprints(spark: Any, frames: dict[str, Any]) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
-    days: dict[str, dict[str, list[Any]]] = {}
-    whole: dict[str, list[Any]] = {}
-    for table, frame in frames.items():
-        view = f"__written_{table}"
-        frame.createOrReplaceTempView(view)
-        if table in PARTITIONED:
-            for day, n, digest in spark.sql(
-                f"SELECT CAST({_day_sql(table)} AS STRING) AS d, count(*), {_digest(table)} FROM {view} GROUP BY 1"
-            ).collect():
-                days.setdefault(day, {})[table] = [n, digest]
+        con.execute("SET TimeZone = 'UTC'")
+        changes = plan_changes(root, *fingerprint_folder(con, aside))
+        if (aside / INTERCEPTIONS.name).exists() and any((aside / INTERCEPTIONS.name).glob(f"{DAY}=*")):
+            files = str(aside / INTERCEPTIONS.name / f"{DAY}=*" / "*.parquet").replace("'", "''")
+            first, last = con.execute(
+                f"SELECT min(\"started_at\"), max(\"started_at\") FROM read_parquet('{files}')"
+            ).fetchall()[0]
         else:
-            n, digest = spark.sql(f"SELECT count(*), {_digest(table)} FROM {view}").collect()[0]
-            whole[table] = [n, digest]
-    return days, whole
+            first = last = None
+        place(root, aside, changes)
+    finally:
+        con.close()
+    rows = _write_manifest(root, changes, first=first, last=last)
+    return changes, rows
 
 
-def _complete(root: Path, day: str, tables: dict[str, list[Any]]) -> bool:
-    return all((root / table / f"{DAY}={day}" / DATA_FILE).exists() for table in tables)
-
-
-def _write_aside(spark: Any, frames: dict[str, Any], aside: Path, changed: list[str], rewrite: list[str]) -> None:
-    from pyspark.sql import functions as F
-
-    for table, frame in frames.items():
-        target = str(aside / table)
-        if table in PARTITIONED:
-            if not changed:
-                continue
-            dated = frame.withColumn(DAY, F.expr(_day_sql(table)))
-            chosen = dated.where(F.col(DAY).cast("string").isin(changed))
-            chosen.repartition(DAY).write.mode("overwrite").partitionBy(DAY).parquet(target)
-        elif table in rewrite:
-            frame.coalesce(1).write.mode("overwrite").parquet(target)
-
-
-def _parquet(folder: Path) -> Path | None:
-    found = sorted(p for p in folder.glob("*.parquet")) if folder.exists() else []
-    if len(found) > 1:
-        raise StorageError(f"Spark wrote {len(found)} files into {folder}, expected one")
-    return found[0] if found else None
-
-
-def _move_into_place(
-    root: Path, aside: Path, changed: list[str], removed: list[str], rewrite: list[str],
-    days: dict[str, dict[str, list[Any]]],
-) -> None:
-    for day in changed:
-        for table in PARTITIONED:
-            final = root / table / f"{DAY}={day}"
-            written = _parquet(aside / table / f"{DAY}={day}")
-            if written is None:
-                shutil.rmtree(final, ignore_errors=True)
-                continue
-            final.mkdir(parents=True, exist_ok=True)
-            os.replace(written, final / DATA_FILE)
-    for day in removed:
-        for table in PARTITIONED:
-            shutil.rmtree(root / table / f"{DAY}={day}", ignore_errors=True)
-    for table in rewrite:
-        written = _parquet(aside / table)
-        (root / table).mkdir(parents=True, exist_ok=True)
-        if written is None:
-            raise StorageError(f"Spark wrote no file for {table}")
-        os.replace(written, root / table / DATA_FILE)
+def _write_aside(spark: Any, table: str, target: Path) -> None:
+    names = ", ".join(ident(c) for c, _ in columns()[table])
+    if table in PARTITIONED:
+        frame = spark.sql(f"SELECT {names}, to_date({PARTITIONED[table]}) AS {DAY} FROM {rules.final(table)}")
+        frame.repartition(DAY).write.mode("overwrite").option("compression", "zstd").partitionBy(DAY).parquet(
+            str(target)
+        )
+        return
+    frame = spark.sql(f"SELECT {names} FROM {rules.final(table)}")
+    frame.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(str(target))
+    if not any(target.glob("*.parquet")):  # nothing to write: an empty file with the table's columns
+        spark.createDataFrame([], rules.spark_schema(table)).coalesce(1).write.mode("overwrite").parquet(
+            str(target)
+        )
