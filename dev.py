@@ -22,6 +22,7 @@ import atexit
 import glob
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -148,13 +149,39 @@ def browser_for_tests() -> dict[str, str]:
     return {"AIBRIDGE_CHROMIUM": found}
 
 
+def _java_version(java: str) -> int:
+    """The major version of a ``java`` command (0 when it does not run)."""
+    found = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)', found.stderr + found.stdout)
+    return int(match.group(1)) if match else 0
+
+
+def java_for_tests() -> dict[str, str]:
+    """A Java runtime for the Spark tests (pyspark 4 needs 17 or newer): Debian's
+    default-jre-headless when the machine has none, or nothing when AIBRIDGE_SKIP_SPARK=1."""
+    if os.environ.get("AIBRIDGE_SKIP_SPARK") == "1":
+        return {}
+    java = shutil.which("java")
+    if java is None or _java_version(java) < 17:
+        _apt_install("default-jre-headless", why=(
+            "the Spark tests need Java 17 or newer: install it (Debian: apt-get install default-jre-headless), "
+            "or set AIBRIDGE_SKIP_SPARK=1"
+        ))
+        java = shutil.which("java")
+        if java is None or _java_version(java) < 17:
+            raise SystemExit("apt-get installed default-jre-headless but no java 17 or newer was found")
+    home = Path(os.path.realpath(java)).parent.parent
+    return {"JAVA_HOME": str(home), "PYSPARK_PYTHON": str(PYTHON)}
+
+
 def test(args: list[str]) -> None:
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py")
     run(PYTHON, "-m", "mypy")
     fast = "--fast" in args
     args = [a for a in args if a != "--fast"]
     markers = ["-m", "not slow"] if fast else ["-m", "slow or not slow"]
-    run(PYTHON, "-m", "pytest", *markers, *args, env={**postgres_for_tests(), **browser_for_tests()})
+    run(PYTHON, "-m", "pytest", *markers, *args,
+        env={**postgres_for_tests(), **browser_for_tests(), **java_for_tests()})
 
 
 def bench(args: list[str]) -> None:

@@ -140,7 +140,8 @@ def fingerprint_folder(
         names = ", ".join(ident(c) for c, _ in columns()[table])
         if table in PARTITIONED:
             if not any((folder / table).glob(f"{DAY}=*/*.parquet")):
-                return f"SELECT {names}, CAST(NULL AS DATE) AS {DAY} WHERE FALSE"
+                empty = ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c, _ in columns()[table])
+                return f"SELECT * FROM (SELECT {empty}, CAST(NULL AS DATE) AS {DAY}) WHERE FALSE"
             files = _quote(str(folder / table / f"{DAY}=*" / "*.parquet"))
             return f"SELECT {names}, {DAY} FROM read_parquet({files}, hive_partitioning = true)"
         return f"SELECT {names} FROM read_parquet({_quote(str(folder / table / '*.parquet'))})"

@@ -26,6 +26,9 @@ class Dialect:
     probes_index = False
     materialized = "MATERIALIZED "
     """How a CTE is asked to be computed once (Spark decides that itself)."""
+    escape = "'\\'"
+    """The backslash as a string literal (LIKE's escape character)."""
+    """How a CTE is asked to be computed once (Spark decides that itself)."""
     """Whether a term on the totals or the child rows is tested by probing their index once per
     row (a correlated ``EXISTS``) rather than as the set of every matching interception id. Terms
     on the totals (a row per interception) always probe; terms on child rows probe when other
@@ -66,7 +69,7 @@ class Dialect:
         if len(middle) == 1 and middle[0] and not lead and not tail:
             return self.has_text(subject, bind(middle[0]))
         escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return f"{subject} LIKE {bind(escaped.replace('*', '%'))} ESCAPE '\\'"
+        return f"{subject} LIKE {bind(escaped.replace('*', '%'))} ESCAPE {self.escape}"
 
     def ends_with(self, subject: str, suffix: str) -> str:
         return f"ends_with({subject}, {suffix})"
@@ -226,6 +229,7 @@ class SparkDialect(Dialect):
 
     name = "spark"
     materialized = ""
+    escape = "'\\\\'"  # a backslash escapes the next character in Spark's string literals
 
     def ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -253,7 +257,7 @@ class SparkDialect(Dialect):
         return f"contains({subject}, {text})"
 
     def contains(self, subject: str, pattern: str) -> str:
-        return f"lower({subject}) LIKE lower({pattern}) ESCAPE '\\'"
+        return f"lower({subject}) LIKE lower({pattern}) ESCAPE {self.escape}"
 
     def micros_between(self, start: str, end: str) -> str:
         return f"(unix_micros({end}) - unix_micros({start}))"
