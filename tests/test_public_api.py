@@ -48,7 +48,7 @@ def test_public_callables_have_docstrings() -> None:
 
 
 PUBLIC_MODULES = {"aibridge_store", "aibridge_store.errors", "aibridge_store.models", "aibridge_store.cli",
-                  "aibridge_store.__main__"}
+                  "aibridge_store.__main__", "aibridge_store.spark"}
 """Every module a user may import; everything else is marked private by a leading underscore."""
 ROOT = Path(aibridge_store.__file__).resolve().parent
 REPO = ROOT.parents[1]

@@ -28,6 +28,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from ._auth import Actor
+    from ._dataset import DatasetExport
     from ._gocompat import go_time_text
     from ._load import ImportSummary, TableCounts
     from ._query import parse_query, search_help
@@ -59,6 +60,7 @@ _MODELS = (
 )
 _LAZY = {
     "Actor": "._auth",
+    "DatasetExport": "._dataset",
     "DATABASE_SCHEMES": "._schema",
     "ImportSummary": "._load",
     "Report": "._reports",
@@ -93,6 +95,7 @@ __all__ = [
     "AgenticAction",
     "AibridgeStoreError",
     "DATABASE_SCHEMES",
+    "DatasetExport",
     "ImportDataError",
     "ImportSummary",
     "Interception",

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from .._auth import Actor
-from .._engines.spark_connection import SparkConnection
+from .._engines.spark_connection import SparkConnection, SparkCursor
 from .._gocompat import as_uuid
 from .._query import And, BindContext, Compiler, Endpoint, compile_query_filters
 from .._query.dialect import DUCKDB, SQLITE, Dialect
@@ -105,7 +105,9 @@ def bind_scope(actor: Actor) -> And:
 Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
-def _checked(cursor: duckdb.DuckDBPyConnection | sqlite3.Cursor, row: type[Any], *more: str) -> list[tuple[Any, ...]]:
+def _checked(
+    cursor: duckdb.DuckDBPyConnection | sqlite3.Cursor | SparkCursor, row: type[Any], *more: str
+) -> list[tuple[Any, ...]]:
     """All rows of an executed query whose columns are ``row``'s fields (a NamedTuple), then ``more``."""
     names = tuple(d[0] for d in cursor.description or ())
     fields = (*getattr(row, "_fields", ()), *more)

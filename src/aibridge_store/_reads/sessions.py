@@ -92,6 +92,8 @@ def _costs_for(
         with _sqlite_costs(con, costs):
             yield
         return
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        raise QueryError("session.cost is answered by a Store's own engines, not on Spark")
     con.register(SESSION_COSTS_TABLE, costs)
     try:
         yield
@@ -280,7 +282,8 @@ class _Groups:
         where = compiler.dialect.true + _before_cursor(compiler, "g", cursor)
         page = _page_sql("groups", where, compiler, limit, offset, rollup=False)
         counted = "(SELECT count(*) FROM groups)" if total is None else compiler.param(total)
-        sql = f"WITH groups AS {compiler.dialect.materialized}{groups} SELECT p.*, {counted} AS total FROM ({page}) AS p"
+        sql = (f"WITH groups AS {compiler.dialect.materialized}{groups} "
+               f"SELECT p.*, {counted} AS total FROM ({page}) AS p")
         rows, counted_total = fetch_counted(con, sql, compiler.params, _SessionRow)
         if counted_total is not None:
             return counted_total, rows

@@ -6,7 +6,7 @@
 Needs pyspark (``pip install 'aibridge-store[spark]'``) and a Java runtime that Spark supports.
 """
 
-from .importer import SparkImport, import_sources
-from .store import SparkStore
+from ._importer import SparkImport, import_sources
+from ._store import SparkStore
 
 __all__ = ["SparkImport", "SparkStore", "import_sources"]

@@ -23,11 +23,11 @@ from typing import Any
 from .._dataset import PARTITIONED, columns, read_manifest
 from .._engines.spark_connection import our_settings
 from .._ingest import plan_path
-from .._schema import LOG_TABLES, TABLES
+from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, LOG_TABLES, PARENT_TIME, TABLES
 from ..errors import ImportDataError, StorageError
-from . import rules
-from .staging import StagedFile, stage_file
-from .writer import write_dataset
+from . import _rules as rules
+from ._staging import DIGEST, FULLER, SOURCE, StagedFile, stage_file
+from ._writer import write_dataset
 
 
 @dataclass
@@ -130,16 +130,11 @@ def _register(spark: Any, root: Path, staged: list[StagedFile]) -> None:
 
 
 def _staged_schema(table: str) -> str:
-    from .._schema import LAST_PROMPT_AT, PARENT_TIME
-
     return ", ".join(f"`{name}` {rules.SPARK_TYPES[kind]}" for name, kind in columns()[table]
                      if name not in (PARENT_TIME, LAST_PROMPT_AT))
 
 
 def _extra_columns(table: str) -> str:
-    from .._schema import INTERCEPTIONS
-    from .staging import DIGEST, FULLER, SOURCE
-
     extra = ""
     if table == INTERCEPTIONS.name:
         extra += f", `{DIGEST}` STRING"

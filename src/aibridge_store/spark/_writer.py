@@ -13,7 +13,7 @@ import duckdb
 from .._dataset import DAY, PARTITIONED, Changes, columns, fingerprint_folder, place, plan_changes
 from .._dataset import write_manifest as _write_manifest
 from .._schema import INTERCEPTIONS, ident
-from . import rules
+from . import _rules as rules
 
 
 def write_dataset(spark: Any, root: Path, aside: Path) -> tuple[Changes, dict[str, int]]:

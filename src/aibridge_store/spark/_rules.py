@@ -47,7 +47,7 @@ from .._schema import (
     USERS,
     ident,
 )
-from .staging import DIGEST, FULLER, SOURCE
+from ._staging import DIGEST, FULLER, SOURCE
 
 SPARK_TYPES = {
     "UUID": "STRING", "VARCHAR": "STRING", "JSON": "STRING", "TIMESTAMPTZ": "TIMESTAMP", "BIGINT": "BIGINT",
@@ -187,7 +187,8 @@ SELECT DISTINCT "interception_id", "correlating_tool_call_id" FROM (
     _view(spark, "__links0", f"""
 WITH child AS (
     SELECT l."interception_id" AS id, min(l."correlating_tool_call_id") AS call
-    FROM {lineage} AS l JOIN __ended_interceptions AS i ON i."id" = l."interception_id" AND i.{ident(ORIGIN)} = {FROM_LOG}
+    FROM {lineage} AS l
+    JOIN __ended_interceptions AS i ON i."id" = l."interception_id" AND i.{ident(ORIGIN)} = {FROM_LOG}
     GROUP BY 1
 ),
 calls AS (
