@@ -87,3 +87,28 @@ def test_the_command_line_exports(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "2 day(s) written, 0 removed, 0 unchanged; 2 interceptions" in capsys.readouterr().out
     assert main(["--db", str(db), "export-dataset", str(tmp_path / "ds")]) == 0
     assert "0 day(s) written, 0 removed, 2 unchanged" in capsys.readouterr().out
+
+
+def _json(answer: object) -> str:
+    dump = getattr(answer, "model_dump_json", None)
+    return dump() if dump is not None else repr(answer)
+
+
+def test_duckdb_answers_reads_and_reports_from_the_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [_day(1, 3), _day(2, 3), _day(3, 4), interception(4, client_session_id="s-9", started_at=ts(0, "2026-01-05"))]
+    tokens = [token(1, 1), token(2, 3, input_tokens=500)]
+    with Store.open() as store:
+        store.import_path(export_dir(tmp_path / "x", rows, tokens=tokens, prompts=[prompt(1, 2, "fix the flaky test")]))
+        store.export_dataset(tmp_path / "ds")
+        with Store.open_dataset(tmp_path / "ds") as lake, Store.open(tmp_path / "ds") as same:
+            assert lake.read_only and same.read_only
+            for read in (lambda s: s.list_interceptions('prompt:"flaky"'), lambda s: s.list_interceptions(limit=2),
+                         lambda s: s.list_sessions(), lambda s: s.get_session_threads("s-9"),
+                         lambda s: s.list_models(), lambda s: s.list_clients()):
+                assert _json(read(lake)) == _json(read(store))
+                assert _json(read(same)) == _json(read(lake))
+            report = [s.usage(by=["user"], bucket="day").to_arrow().to_pylist() for s in (store, lake)]
+            assert report[0] == report[1] and len(report[0]) == 3
+            assert lake.sql("SELECT count(*) FROM interceptions").fetchall() == [(4,)]
+    assert main(["--db", str(tmp_path / "ds"), "sessions", "--json"]) == 0
+    assert '"count": 4' in capsys.readouterr().out

@@ -309,3 +309,31 @@ def write_manifest(root: Path, changes: Changes, *, first: datetime | None, last
     temporary.write_text(json.dumps(manifest, indent=1) + "\n")
     os.replace(temporary, root / MANIFEST)
     return rows
+
+
+def _stored(column: str, kind: str) -> str:
+    """A dataset column read back as the store types it."""
+    if kind in ("UUID", "JSON"):
+        return f"CAST({ident(column)} AS {kind}) AS {ident(column)}"
+    return ident(column)
+
+
+def view_statements(root: Path) -> list[str]:
+    """Views named as the store's tables over the dataset's files (values typed as the store
+    types them), for a read-only DuckDB store over the dataset."""
+    statements = []
+    for table, cols in columns().items():
+        selected = ", ".join(_stored(c, k) for c, k in cols)
+        if table in PARTITIONED:
+            files = sorted((root / table).glob(f"{DAY}=*/*.parquet"))
+            pattern = _quote(str(root / table / f"{DAY}=*" / "*.parquet"))
+            source = f"read_parquet({pattern}, hive_partitioning = true)" if files else None
+        else:
+            present = (root / table / DATA_FILE).exists()
+            source = f"read_parquet({_quote(str(root / table / DATA_FILE))})" if present else None
+        if source is None:
+            empty = ", ".join(f"CAST(NULL AS {k}) AS {ident(c)}" for c, k in cols)
+            statements.append(f"CREATE VIEW {ident(table)} AS SELECT * FROM (SELECT {empty}) WHERE FALSE")
+        else:
+            statements.append(f"CREATE VIEW {ident(table)} AS SELECT {selected} FROM {source}")
+    return statements

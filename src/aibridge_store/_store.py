@@ -164,7 +164,8 @@ class Store:
 
         ``engine`` is ``"duckdb"`` or ``"sqlite"``; by default a path ending in ``.sqlite`` or
         ``.sqlite3``, or a file that holds a SQLite database, opens as a SQLite store (README,
-        "Two engines"), anything else as DuckDB. Both answer every read the same way.
+        "Two engines"), anything else as DuckDB. Both answer every read the same way. A folder
+        that holds a dataset (:meth:`export_dataset`) opens read-only with :meth:`open_dataset`.
 
         ``memory_limit`` (DuckDB syntax, e.g. ``"2GB"``) caps the memory DuckDB uses; imports
         larger than it spill to disk (by default DuckDB takes 80% of the machine's memory). A
@@ -178,6 +179,8 @@ class Store:
         a second writer waits up to ``timeout`` seconds for the write lock when it imports.
         """
         location = ":memory:" if path is None else os.fspath(path)
+        if path is not None and engine is None and os.path.isfile(os.path.join(location, "manifest.json")):
+            return cls.open_dataset(location, memory_limit=memory_limit)  # a dataset's folder: read it
         if _engine(engine, None if path is None else location) == "sqlite":
             if path is None:
                 raise StorageError("a SQLite store is a file: give a path (engine='sqlite')")
@@ -196,6 +199,39 @@ class Store:
         except duckdb.Error as e:
             con.close()
             raise StorageError(f"cannot open {location!r} as an aibridge_store database: {_first_line(e)}") from e
+        except BaseException:
+            con.close()
+            raise
+        return store
+
+    @classmethod
+    def open_dataset(cls, path: str | os.PathLike[str], *, memory_limit: str | None = None) -> Store:
+        """Open a dataset (:meth:`export_dataset`, or ``aibridge_store.spark.import_sources``)
+        read-only with DuckDB: every read and report of a store, answered from its Parquet files
+        (README, "Scale out")."""
+        from ._dataset import read_manifest
+        from ._dataset import view_statements as dataset_views
+
+        root = Path(path)
+        manifest = read_manifest(root)
+        if manifest is None:
+            raise StorageError(f"no dataset at {os.fspath(root)!r} (its manifest.json is missing)")
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise SchemaVersionError(f"{os.fspath(root)!r} holds schema version {manifest.get('schema_version')}; "
+                                     f"this version reads {SCHEMA_VERSION}")
+        con = _attach(":memory:", False, 0.0, None)
+        try:
+            con.execute(f'CREATE TABLE {ident(META_TABLE)} ("key" VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)')
+            con.execute(f"INSERT INTO {ident(META_TABLE)} VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            for statement in [*dataset_views(root), *view_statements()]:
+                con.execute(statement)
+            store = cls(con, None, True)
+            if memory_limit is not None:
+                store._set_memory_limit(memory_limit)
+            store._prepare()
+        except duckdb.Error as e:
+            con.close()
+            raise StorageError(f"cannot read the dataset at {os.fspath(root)!r}: {_first_line(e)}") from e
         except BaseException:
             con.close()
             raise
