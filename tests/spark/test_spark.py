@@ -123,6 +123,16 @@ def test_catalog_and_a_members_reads_on_spark(both: tuple[Store, SparkStore, Pat
     assert spark.conf.get("spark.sql.ansi.doubleQuotedIdentifiers") == "false"
 
 
+def test_usage_and_cost_reports_on_spark(both: tuple[Store, SparkStore, Path, Path]) -> None:
+    def report(s: Any) -> Any:
+        return s.usage("-client:Cursor", by=["user", "model"], bucket="day").to_arrow().to_pylist()
+
+    rows = _same(both, report)
+    assert rows and any(r["cost_usd"] is not None for r in rows)
+    _same(both, lambda s: s.usage(by=["session"], bucket="week", tz="Europe/Paris").to_arrow().to_pylist())
+    _same(both, lambda s: s.cost(by=["provider"], since="2026-01-15").to_arrow().to_pylist())
+
+
 def test_a_bad_row_is_named_and_the_dataset_is_left_as_it_was(spark: Any, tmp_path: Path) -> None:
     good = export_dir(tmp_path / "good", [interception(1), interception(2)])
     import_sources(spark, [good], tmp_path / "ds")

@@ -20,6 +20,7 @@ SETTINGS = {
     "spark.sql.ansi.doubleQuotedIdentifiers": "true",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.decimalOperations.allowPrecisionLoss": "false",  # prices keep 18 decimals, as in DuckDB
 }
 """What our statements need of the session; set around each statement, then restored."""
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._auth import Actor, Role
 from .._dataset import DATA_FILE, PARTITIONED, columns, read_manifest
@@ -20,6 +21,10 @@ from .._reads.sessions import list_sessions
 from .._reads.threads import get_session_threads
 from ..errors import NotFoundError, StorageError
 from ..models import InterceptionsPage, SessionsPage, SessionThreads
+
+if TYPE_CHECKING:
+    from .._reports import Report, Window
+    from .._reports.pricebook import PriceBook
 
 
 class SparkStore:
@@ -36,6 +41,7 @@ class SparkStore:
         self._con = SparkConnection(spark)
         self._lock = threading.Lock()
         self.manifest: dict[str, Any] = {}
+        self._prices: PriceBook | None = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -114,9 +120,45 @@ class SparkStore:
         with self._reading() as con:
             return list_catalog(con, CLIENTS_SEARCH, q, limit=limit, offset=offset, actor=actor)
 
+    def load_prices(self, path: str | os.PathLike[str] | None) -> None:
+        """As :meth:`Store.load_prices`: your own prices where they apply, genai-prices elsewhere."""
+        from .._reports.pricebook import PriceBook
+
+        self._prices = None if path is None else PriceBook.load(path)
+
+    def usage(
+        self, q: str = "", *, by: Sequence[str] = (), bucket: str | None = None, tz: str = "UTC",
+        since: datetime | str | None = None, until: datetime | str | None = None, actor: Actor | None = None,
+        reprice: bool = False, strict: bool = False,
+    ) -> Report:
+        """As :meth:`Store.usage`: the same figures, computed by Spark over the dataset."""
+        from . import _reports as reports
+
+        with self._reading() as con:
+            return reports.usage(con, q, by=tuple(by), bucket=bucket, tz=tz, window=_window(since, until),
+                                 actor=actor, book=self._prices, reprice=reprice, strict=strict)
+
+    def cost(
+        self, q: str = "", *, by: Sequence[str] = ("provider", "model"), bucket: str | None = None, tz: str = "UTC",
+        since: datetime | str | None = None, until: datetime | str | None = None, actor: Actor | None = None,
+        reprice: bool = False, strict: bool = False,
+    ) -> Report:
+        """As :meth:`Store.cost`, computed by Spark over the dataset."""
+        from . import _reports as reports
+
+        with self._reading() as con:
+            return reports.cost(con, q, by=tuple(by), bucket=bucket, tz=tz, window=_window(since, until),
+                                actor=actor, book=self._prices, reprice=reprice, strict=strict)
+
     def sql(self, query: str, params: dict[str, Any] | None = None) -> Any:
         """A Spark DataFrame of ``query`` over the dataset's views (Spark SQL)."""
         return self.spark.sql(query, args=params) if params else self.spark.sql(query)
+
+
+def _window(since: datetime | str | None, until: datetime | str | None) -> Window:
+    from .._reports import Window, moment
+
+    return Window(moment(since, "since"), moment(until, "until"))
 
 
 _SPARK_TYPES = {
