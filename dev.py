@@ -2,7 +2,7 @@
 """Set up and run aibridge_store on a machine with nothing but Python 3.11+.
 
     python3 dev.py demo    # sample data -> sample/aibridge.duckdb, then first pages of interceptions and sessions
-    python3 dev.py test    # ruff, mypy and the whole suite (starts PostgreSQL, installs Chromium when missing)
+    python3 dev.py test    # ruff, mypy and the whole suite (starts PostgreSQL; installs Chromium, Java if missing)
     python3 dev.py test --fast   # the same without the slow tests (as a plain `pytest` in .venv)
     python3 dev.py bench [--interceptions N ...]   # the benchmarks (see benchmarks/README.md)
     python3 dev.py bench-sources [--interceptions N ...]   # coderd log and live PostgreSQL imports
@@ -11,6 +11,7 @@
     python3 dev.py bench-search [--interceptions N]   # the extended search language beside unfiltered pages
     python3 dev.py bench-sqlite [--interceptions N]   # a SQLite copy of the store beside a Parquet export
     python3 dev.py bench-engines [--interceptions N]  # imports and every read on a DuckDB and a SQLite store
+    python3 dev.py bench-scale [--interceptions N ...]  # DuckDB store, DuckDB over a dataset, Spark local[2]
 
 Each command first makes .venv/ and installs the project into it (editable, with the test extras);
 the install is redone only when pyproject.toml changes.
@@ -212,9 +213,13 @@ def bench_engines(args: list[str]) -> None:
     run(PYTHON, "benchmarks/engines.py", *args)
 
 
+def bench_scale(args: list[str]) -> None:
+    run(PYTHON, "benchmarks/scale.py", *args, env=java_for_tests())
+
+
 COMMANDS = {"demo": demo, "test": test, "bench": bench, "bench-sources": bench_sources, "bench-pages": bench_pages,
             "bench-reports": bench_reports, "bench-search": bench_search, "bench-sqlite": bench_sqlite,
-            "bench-engines": bench_engines}
+            "bench-engines": bench_engines, "bench-scale": bench_scale}
 
 
 def main() -> None:

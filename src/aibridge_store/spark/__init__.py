@@ -7,6 +7,15 @@ Needs pyspark (``pip install 'aibridge-store[spark]'``) and a Java runtime that 
 """
 
 from ._importer import SparkImport, import_sources
+from ._rules import sessions_sql
 from ._store import SparkStore
 
-__all__ = ["SparkImport", "SparkStore", "import_sources"]
+
+def rollup_sql() -> str:
+    """Spark SQL computing every session's rollup row from a :class:`SparkStore`'s views (what
+    the dataset's ``aibridge_session_rollup`` holds), to compare with reading it, or to check
+    it. Run it with :meth:`SparkStore.sql`."""
+    return sessions_sql(lambda table: f'"{table}"')
+
+
+__all__ = ["SparkImport", "SparkStore", "import_sources", "rollup_sql"]

@@ -18,6 +18,7 @@ Each step is a temporary view; the caller runs them with the session's settings 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._dataset import columns
@@ -238,7 +239,7 @@ SELECT {", ".join('p."started_at" AS ' + ident(c) if c == PARENT_TIME else 'c.' 
                   for c, _ in columns()[child.name])}
 FROM __merged_{child.name} AS c LEFT JOIN {interceptions} AS p ON p."id" = c."interception_id\"""")
     _view(spark, final(INTERCEPTION_TOTALS), _totals_sql())
-    _view(spark, final(SESSION_ROLLUP), _sessions_sql())
+    _view(spark, final(SESSION_ROLLUP), sessions_sql())
     counted = ", ".join(map(ident, COUNTED_COLUMNS))
     _view(spark, final(INTERCEPTION_COUNTS),
           f'SELECT {counted}, count(*) AS "interceptions" FROM {interceptions} '
@@ -286,13 +287,15 @@ LEFT JOIN t ON t.id = i."id" LEFT JOIN p ON p.id = i."id" LEFT JOIN u ON u.id = 
 """
 
 
-def _sessions_sql() -> str:
+def sessions_sql(name: Callable[[str], str] = final) -> str:
+    """The session rollup's rows from the tables ``name`` gives the views of: the rules' results
+    while importing, or a dataset's tables (:func:`aibridge_store.spark.rollup_sql`)."""
     parent = ident(PARENT_TIME)
     return f"""
 WITH rows AS (
     SELECT "id", "session_id", "initiator_id", "started_at", "ended_at", "thread_root_id", "provider", "model",
            "client", "metadata"
-    FROM {final(INTERCEPTIONS.name)} WHERE "ended_at" IS NOT NULL
+    FROM {name(INTERCEPTIONS.name)} WHERE "ended_at" IS NOT NULL
 ),
 base AS (
     SELECT "session_id", "initiator_id", min("started_at") AS started_at, max("started_at") AS last_started_at,
@@ -306,13 +309,13 @@ tokens AS (
     SELECT r."session_id", r."initiator_id", sum(t."input_tokens") AS input_tokens,
            sum(t."output_tokens") AS output_tokens, sum(t."cache_read_input_tokens") AS cache_read,
            sum(t."cache_write_input_tokens") AS cache_write
-    FROM {final(TOKEN_USAGES.name)} AS t JOIN rows AS r ON t."interception_id" = r."id" AND t.{parent} = r."started_at"
+    FROM {name(TOKEN_USAGES.name)} AS t JOIN rows AS r ON t."interception_id" = r."id" AND t.{parent} = r."started_at"
     GROUP BY 1, 2
 ),
 prompts AS (
     SELECT r."session_id", r."initiator_id", max(p."created_at") AS max_prompt_at,
            max_by(p."prompt", struct(p."created_at", p."id")) AS last_prompt
-    FROM {final(USER_PROMPTS.name)} AS p JOIN rows AS r ON p."interception_id" = r."id" AND p.{parent} = r."started_at"
+    FROM {name(USER_PROMPTS.name)} AS p JOIN rows AS r ON p."interception_id" = r."id" AND p.{parent} = r."started_at"
     GROUP BY 1, 2
 )
 SELECT b."session_id", b."initiator_id", b.started_at, b.last_started_at, b.ended_at, b.threads,

@@ -151,8 +151,11 @@ class SparkStore:
                                 actor=actor, book=self._prices, reprice=reprice, strict=strict)
 
     def sql(self, query: str, params: dict[str, Any] | None = None) -> Any:
-        """A Spark DataFrame of ``query`` over the dataset's views (Spark SQL)."""
-        return self.spark.sql(query, args=params) if params else self.spark.sql(query)
+        """A Spark DataFrame of ``query`` (Spark SQL) over the dataset's views, named as the store's
+        tables. It is parsed as the store's own SQL is: double quotes name identifiers (ANSI), and
+        instants are read in UTC; ``params`` bind ``:name`` markers."""
+        with our_settings(self.spark):
+            return self.spark.sql(query, args=params) if params else self.spark.sql(query)
 
 
 def _window(since: datetime | str | None, until: datetime | str | None) -> Window:
