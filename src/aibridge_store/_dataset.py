@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +151,7 @@ def fingerprint_folder(
 
 
 def _fingerprint_rows(
-    con: duckdb.DuckDBPyConnection, rows: Any
+    con: duckdb.DuckDBPyConnection, rows: Callable[[str], str]
 ) -> tuple[dict[str, dict[str, list[Any]]], dict[str, list[Any]]]:
     days: dict[str, dict[str, list[Any]]] = {}
     whole: dict[str, list[Any]] = {}

@@ -357,12 +357,12 @@ class SQLiteStore(Store):
         with self._mirror_reading() as con:
             return copy_store(con, path, replace=replace)
 
-
     def export_dataset(self, out: str | os.PathLike[str]) -> DatasetExport:
         from .._dataset import export_dataset
 
         with self._mirror_reading() as con:
             return export_dataset(con, out)
+
 
 def _create(location: str) -> None:
     """A new, empty SQLite store: the empty DuckDB store's tables, written as a copy (once per

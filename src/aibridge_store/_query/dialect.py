@@ -24,15 +24,14 @@ class Dialect:
     true = "TRUE"
     false = "FALSE"
     probes_index = False
-    materialized = "MATERIALIZED "
-    """How a CTE is asked to be computed once (Spark decides that itself)."""
-    escape = "'\\'"
-    """The backslash as a string literal (LIKE's escape character)."""
-    """How a CTE is asked to be computed once (Spark decides that itself)."""
     """Whether a term on the totals or the child rows is tested by probing their index once per
     row (a correlated ``EXISTS``) rather than as the set of every matching interception id. Terms
     on the totals (a row per interception) always probe; terms on child rows probe when other
     terms narrow the rows too, and are a set when they alone choose (a scan of the child rows)."""
+    materialized = "MATERIALIZED "
+    """How a CTE is asked to be computed once (Spark decides that itself)."""
+    escape = "'\\'"
+    """The backslash as a string literal (LIKE's escape character)."""
 
     def ident(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'

@@ -22,7 +22,7 @@ from typing import Any
 
 from .._dataset import PARTITIONED, columns, read_manifest
 from .._engines.spark_connection import our_settings
-from .._ingest import plan_path
+from .._ingest import ROW, plan_path
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, LOG_TABLES, PARENT_TIME, TABLES
 from ..errors import ImportDataError, StorageError
 from . import _rules as rules
@@ -140,4 +140,4 @@ def _extra_columns(table: str) -> str:
         extra += f", `{DIGEST}` STRING"
     elif table in TABLES and "id" in TABLES[table].column_index and "interception_id" in TABLES[table].column_index:
         extra += f", `{FULLER}` STRING"
-    return extra + f", `{SOURCE}` BIGINT, `__row` BIGINT"
+    return extra + f", `{SOURCE}` BIGINT, `{ROW}` BIGINT"
