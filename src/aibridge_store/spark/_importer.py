@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._dataset import PARTITIONED, columns, read_manifest
+from .._dataset import columns, read_manifest
 from .._engines.spark_connection import our_settings
 from .._ingest import ROW, plan_path
 from .._schema import INTERCEPTIONS, LAST_PROMPT_AT, LOG_TABLES, PARENT_TIME, TABLES
@@ -111,15 +111,8 @@ def _register(spark: Any, root: Path, staged: list[StagedFile]) -> None:
         for table, path, _ in done.files:
             by_table.setdefault(table, []).append(path)
     for table in (*TABLES, *(t.name for t in LOG_TABLES)):
-        names = [c for c, _ in columns()[table]]
-        schema = rules.spark_schema(table)
-        folder = root / table
-        if manifest is not None and table in PARTITIONED and any(folder.glob("day=*")):
-            frame = spark.read.option("basePath", str(folder)).parquet(str(folder)).select(*names)
-        elif manifest is not None and (folder / "data.parquet").exists():
-            frame = spark.read.parquet(str(folder / "data.parquet")).select(*names)
-        else:
-            frame = spark.createDataFrame([], schema)
+        # A folder without a manifest holds no dataset yet (files there are not ours to merge).
+        frame = rules.dataset_frame(spark, root, table) if manifest is not None else rules.empty_frame(spark, table)
         frame.createOrReplaceTempView(rules.stored(table))
         files = by_table.get(table)
         if files:

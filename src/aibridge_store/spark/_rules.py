@@ -19,9 +19,10 @@ Each step is a temporary view; the caller runs them with the session's settings 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from .._dataset import columns
+from .._dataset import DATA_FILE, DAY, PARTITIONED, columns
 from .._ingest import ROW
 from .._load.merge import NATURAL_KEYS
 from .._schema import (
@@ -59,6 +60,23 @@ SPARK_TYPES = {
 def spark_schema(table: str) -> str:
     """The Spark schema (DDL) of a dataset table."""
     return ", ".join(f"`{name}` {SPARK_TYPES[kind]}" for name, kind in columns()[table])
+
+
+def empty_frame(spark: Any, table: str) -> Any:
+    """A DataFrame of no rows with a dataset table's columns."""
+    return spark.createDataFrame([], spark_schema(table))
+
+
+def dataset_frame(spark: Any, root: Path, table: str) -> Any:
+    """A table of the dataset at ``root`` as a DataFrame of its columns, in the dataset's order
+    (no rows when the dataset has no file of it)."""
+    names = [c for c, _ in columns()[table]]
+    folder = root / table
+    if table in PARTITIONED and any(folder.glob(f"{DAY}=*")):
+        return spark.read.option("basePath", str(folder)).parquet(str(folder)).select(*names)
+    if (folder / DATA_FILE).exists():
+        return spark.read.parquet(str(folder / DATA_FILE)).select(*names)
+    return empty_frame(spark, table)
 
 
 def stored(table: str) -> str:

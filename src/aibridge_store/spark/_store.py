@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._auth import Actor, Role
-from .._dataset import DATA_FILE, PARTITIONED, columns, read_manifest
+from .._dataset import columns, read_manifest
 from .._engines.spark_connection import SparkConnection, our_settings
 from .._query import CLIENTS_SEARCH, MODELS_SEARCH
 from .._reads.catalog import list_catalog
@@ -21,6 +21,7 @@ from .._reads.sessions import list_sessions
 from .._reads.threads import get_session_threads
 from ..errors import NotFoundError, StorageError
 from ..models import InterceptionsPage, SessionsPage, SessionThreads
+from ._rules import dataset_frame
 
 if TYPE_CHECKING:
     from .._reports import Report, Window
@@ -51,19 +52,8 @@ class SparkStore:
             raise StorageError(f"no dataset at {os.fspath(self.path)!r} (its manifest.json is missing)")
         self.manifest = manifest
         with our_settings(self.spark):
-            for table, cols in columns().items():
-                self._register(table, cols)
-
-    def _register(self, table: str, cols: list[tuple[str, str]]) -> None:
-        names = [name for name, _ in cols]
-        folder = self.path / table
-        if table in PARTITIONED and any(folder.glob("day=*")):
-            frame = self.spark.read.option("basePath", str(folder)).parquet(str(folder))
-        elif (folder / DATA_FILE).exists():
-            frame = self.spark.read.parquet(str(folder / DATA_FILE))
-        else:
-            frame = self.spark.createDataFrame([], _empty_schema(cols))
-        frame.select(*names).createOrReplaceTempView(table)
+            for table in columns():
+                dataset_frame(self.spark, self.path, table).createOrReplaceTempView(table)
 
     @contextmanager
     def _reading(self) -> Iterator[SparkConnection]:
@@ -75,7 +65,7 @@ class SparkStore:
         with self._reading() as con:
             user_id = resolve_user(con, user)
         if user_id is None:
-            raise NotFoundError(f"no user {user!r} in the dataset")
+            raise NotFoundError(f"no user named {str(user)!r} in the dataset")
         return Actor(user_id=user_id, role=role)
 
     def list_interceptions(
@@ -162,13 +152,3 @@ def _window(since: datetime | str | None, until: datetime | str | None) -> Windo
     from .._reports import Window, moment
 
     return Window(moment(since, "since"), moment(until, "until"))
-
-
-_SPARK_TYPES = {
-    "UUID": "STRING", "VARCHAR": "STRING", "JSON": "STRING", "TIMESTAMPTZ": "TIMESTAMP", "BIGINT": "BIGINT",
-    "BOOLEAN": "BOOLEAN", "DATE": "DATE", "VARCHAR[]": "ARRAY<STRING>",
-}
-
-
-def _empty_schema(cols: list[tuple[str, str]]) -> str:
-    return ", ".join(f"`{name}` {_SPARK_TYPES[kind]}" for name, kind in cols)
